@@ -1,0 +1,36 @@
+//! Brygga's domain: organisations, calls, EU Missions and smart-specialisation areas;
+//! validation of what the outside world sends; three-valued eligibility; relevance
+//! scoring; explained, deterministic recommendations and their reconciliation.
+//!
+//! Main types: [`Organisation`], [`Call`], [`Catalogue`], [`Index`] (the matcher),
+//! [`Recommendation`], [`reconcile`].
+//!
+//! This crate is pure: no I/O, no async, no tokio, sea-orm or async-nats. Time comes from
+//! a [`Clock`] the caller injects.
+
+mod clock;
+mod country;
+mod eligibility;
+mod ids;
+mod industry;
+mod matching;
+mod model;
+mod org_number;
+mod recommendation;
+pub mod text;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use country::{Country, CountryError};
+pub use eligibility::{allows, assess, Criterion, EligibilityLine, Tri};
+pub use ids::{CallId, IdError, OrgId};
+pub use industry::{IndustryError, NaceCode, NaceEntry};
+pub use matching::{Index, RankerConfig};
+pub use model::{
+    Budget, Call, CallStatus, Catalogue, Consent, Language, Mission, MissionId, OrgKind, OrgSize, Organisation,
+    Participation, Programme, S3Area,
+};
+pub use org_number::{OrgNumber, OrgNumberError};
+pub use recommendation::{
+    recommendation_event_id, recommendation_id, reconcile, unknown_count, Change, ChangeKind, Explanation, Published,
+    Recommendation, Target, RANKER_VERSION,
+};

@@ -1,0 +1,592 @@
+//! The matching index: organisations, calls, missions and S3 areas as weighted term vectors,
+//! and the rankings Brygga recommends from.
+//!
+//! Relevance is a cosine over TF-IDF vectors (IDF from the targets: calls, missions, areas),
+//! with field weights, plus bounded bonuses for declared interests and industry codes. The
+//! raw value is mapped to 0-100 by one fixed curve, so a score means the same for everyone.
+
+use crate::eligibility::{allows, assess};
+use crate::recommendation::{recommendation_id, Explanation, Recommendation, Target, RANKER_VERSION};
+use crate::text::{detect_language, sentences, Analyzer};
+use crate::{Call, CallId, Catalogue, Language, MissionId, OrgId, Organisation};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Tunable ranking settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RankerConfig {
+    /// Recommendations scoring below this (0-100) are not made: no padding.
+    pub floor: u8,
+    pub top_k_calls: usize,
+    pub top_k_missions: usize,
+    pub top_k_s3_areas: usize,
+    pub top_k_partners: usize,
+    /// At most this many active recommendations per organisation (best first).
+    pub max_per_org: usize,
+    /// Score movement that counts as a material change.
+    pub min_score_delta: u8,
+    /// Raw relevance at which the score reaches 63 (1 - 1/e of 100).
+    pub saturation: f32,
+}
+
+impl Default for RankerConfig {
+    fn default() -> Self {
+        Self {
+            floor: 35,
+            top_k_calls: 5,
+            top_k_missions: 2,
+            top_k_s3_areas: 2,
+            top_k_partners: 3,
+            max_per_org: 12,
+            min_score_delta: 5,
+            saturation: 0.12,
+        }
+    }
+}
+
+impl RankerConfig {
+    /// Maps raw relevance (≥ 0) onto 0-100.
+    pub fn calibrate(&self, raw: f32) -> u8 {
+        let s = 100.0 * (1.0 - (-raw.max(0.0) / self.saturation).exp());
+        s.round().clamp(0.0, 100.0) as u8
+    }
+}
+
+/// Field weights of documents.
+const W_TITLE: f32 = 3.0;
+const W_KEYWORDS: f32 = 2.0;
+const W_BODY: f32 = 1.0;
+const W_NACE: f32 = 1.5;
+const W_HISTORY: f32 = 1.5;
+/// Bonuses added to cosine relevance.
+const BONUS_DECLARED_MISSION: f32 = 0.12;
+const BONUS_NACE_AREA: f32 = 0.10;
+const BONUS_COMPLEMENTARY: f32 = 0.03;
+const BONUS_SHARED_MISSION: f32 = 0.05;
+
+#[derive(Debug, Default, Clone)]
+struct Doc {
+    tf: HashMap<String, f32>,
+    surfaces: HashMap<String, String>,
+}
+
+/// A unit-length TF-IDF vector.
+#[derive(Debug, Default, Clone)]
+struct Vector(HashMap<String, f32>);
+
+impl Vector {
+    /// Cosine with per-term contributions, largest first.
+    fn dot(&self, other: &Vector) -> (f32, Vec<(String, f32)>) {
+        let (small, large) = if self.0.len() <= other.0.len() { (self, other) } else { (other, self) };
+        let mut parts: Vec<(String, f32)> =
+            small.0.iter().filter_map(|(t, w)| large.0.get(t).map(|v| (t.clone(), w * v))).collect();
+        parts.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        (parts.iter().map(|p| p.1).sum(), parts)
+    }
+}
+
+/// Everything Brygga matches over. Mutations keep the vectors current.
+#[derive(Debug)]
+pub struct Index {
+    analyzer: Analyzer,
+    catalogue: Catalogue,
+    calls: BTreeMap<CallId, (Call, Doc)>,
+    orgs: BTreeMap<OrgId, (Organisation, Doc)>,
+    missions: Vec<Doc>,
+    areas: Vec<Doc>,
+    idf: HashMap<String, f32>,
+    call_vecs: HashMap<CallId, Vector>,
+    org_vecs: HashMap<OrgId, Vector>,
+    mission_vecs: Vec<Vector>,
+    area_vecs: Vec<Vector>,
+}
+
+impl Index {
+    pub fn new(catalogue: Catalogue) -> Self {
+        let analyzer = Analyzer::default();
+        let missions = catalogue.missions.iter().map(|m| mission_doc(&analyzer, m)).collect();
+        let areas = catalogue.s3_areas.iter().map(|a| area_doc(&analyzer, a)).collect();
+        let mut ix = Self {
+            analyzer,
+            catalogue,
+            calls: BTreeMap::new(),
+            orgs: BTreeMap::new(),
+            missions,
+            areas,
+            idf: HashMap::new(),
+            call_vecs: HashMap::new(),
+            org_vecs: HashMap::new(),
+            mission_vecs: Vec::new(),
+            area_vecs: Vec::new(),
+        };
+        ix.refresh();
+        ix
+    }
+
+    /// Builds an index holding `calls` and `orgs` in one pass.
+    pub fn with(catalogue: Catalogue, calls: Vec<Call>, orgs: Vec<Organisation>) -> Self {
+        let mut ix = Self::new(catalogue);
+        for c in calls {
+            let d = call_doc(&ix.analyzer, &c);
+            ix.calls.insert(c.id.clone(), (c, d));
+        }
+        for o in orgs {
+            let d = org_doc(&ix.analyzer, &o, &ix.catalogue);
+            ix.orgs.insert(o.id.clone(), (o, d));
+        }
+        ix.refresh();
+        ix
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+    pub fn call(&self, id: &CallId) -> Option<&Call> {
+        self.calls.get(id).map(|(c, _)| c)
+    }
+    pub fn org(&self, id: &OrgId) -> Option<&Organisation> {
+        self.orgs.get(id).map(|(o, _)| o)
+    }
+    pub fn orgs(&self) -> impl Iterator<Item = &Organisation> {
+        self.orgs.values().map(|(o, _)| o)
+    }
+    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+        self.calls.values().map(|(c, _)| c)
+    }
+
+    /// Inserts or replaces a call; an older version than the one held is ignored (returns false).
+    pub fn upsert_call(&mut self, call: Call) -> bool {
+        if self.calls.get(&call.id).is_some_and(|(c, _)| c.version > call.version) {
+            return false;
+        }
+        let d = call_doc(&self.analyzer, &call);
+        self.calls.insert(call.id.clone(), (call, d));
+        self.refresh();
+        true
+    }
+    pub fn remove_call(&mut self, id: &CallId) {
+        if self.calls.remove(id).is_some() {
+            self.refresh();
+        }
+    }
+    /// Inserts or replaces an organisation; an older version is ignored (returns false).
+    pub fn upsert_org(&mut self, org: Organisation) -> bool {
+        if self.orgs.get(&org.id).is_some_and(|(o, _)| o.version > org.version) {
+            return false;
+        }
+        let d = org_doc(&self.analyzer, &org, &self.catalogue);
+        let v = self.org_vector(&d);
+        self.org_vecs.insert(org.id.clone(), v);
+        self.orgs.insert(org.id.clone(), (org, d));
+        true
+    }
+    pub fn remove_org(&mut self, id: &OrgId) {
+        self.orgs.remove(id);
+        self.org_vecs.remove(id);
+    }
+
+    /// Recomputes IDF over the targets and every vector.
+    fn refresh(&mut self) {
+        let docs: Vec<&Doc> = self.calls.values().map(|(_, d)| d).chain(&self.missions).chain(&self.areas).collect();
+        let n = docs.len() as f32;
+        let mut df: HashMap<&str, u32> = HashMap::new();
+        for d in &docs {
+            for t in d.tf.keys() {
+                *df.entry(t.as_str()).or_default() += 1;
+            }
+        }
+        self.idf = df.into_iter().map(|(t, f)| (t.to_owned(), idf(n, f as f32))).collect();
+        self.call_vecs = self.calls.iter().map(|(id, (_, d))| (id.clone(), self.vector(d))).collect();
+        self.mission_vecs = self.missions.iter().map(|d| self.vector(d)).collect();
+        self.area_vecs = self.areas.iter().map(|d| self.vector(d)).collect();
+        self.org_vecs = self.orgs.iter().map(|(id, (_, d))| (id.clone(), self.org_vector(d))).collect();
+    }
+
+    fn vector(&self, d: &Doc) -> Vector {
+        let n = (self.calls.len() + self.missions.len() + self.areas.len()) as f32;
+        let mut v: HashMap<String, f32> =
+            d.tf.iter()
+                .map(|(t, tf)| (t.clone(), (1.0 + tf).ln() * self.idf.get(t).copied().unwrap_or_else(|| idf(n, 0.0))))
+                .collect();
+        let norm = v.values().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            v.values_mut().for_each(|x| *x /= norm);
+        }
+        Vector(v)
+    }
+
+    /// Query terms absent from every target cannot match one; they are left out so that
+    /// they do not dilute the organisation's vector.
+    fn org_vector(&self, d: &Doc) -> Vector {
+        let known = Doc {
+            tf: d.tf.iter().filter(|(t, _)| self.idf.contains_key(*t)).map(|(t, w)| (t.clone(), *w)).collect(),
+            surfaces: HashMap::new(),
+        };
+        self.vector(&known)
+    }
+
+    /// Every recommendation for `org_id` as of `today`: missions, S3 areas, calls, partners,
+    /// each kind ranked and cut to its top-k, the floor applied, and the total capped.
+    pub fn recommend(&self, org_id: &OrgId, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {
+        let Some((org, _)) = self.orgs.get(org_id) else { return Vec::new() };
+        if !org.consent.contact {
+            return Vec::new();
+        }
+        let mut all = Vec::new();
+        all.extend(rank(self.mission_recs(org, cfg), cfg.top_k_missions, cfg.floor));
+        all.extend(rank(self.area_recs(org, cfg), cfg.top_k_s3_areas, cfg.floor));
+        all.extend(rank(self.call_recs(org, today, cfg), cfg.top_k_calls, cfg.floor));
+        all.extend(rank(self.partner_recs(org, cfg), cfg.top_k_partners, cfg.floor));
+        all.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.target.cmp(&b.target)));
+        all.truncate(cfg.max_per_org);
+        all
+    }
+
+    /// Raw relevance of one organisation to every call, for evaluation (no eligibility, no floor).
+    pub fn call_scores(&self, org_id: &OrgId, cfg: &RankerConfig) -> Vec<(CallId, f32, u8)> {
+        let (Some((org, _)), Some(ov)) = (self.orgs.get(org_id), self.org_vecs.get(org_id)) else { return Vec::new() };
+        self.calls
+            .iter()
+            .map(|(id, (call, _))| {
+                let raw = self.call_relevance(org, ov, call).0;
+                (id.clone(), raw, cfg.calibrate(raw))
+            })
+            .collect()
+    }
+
+    /// Raw relevance of a call to each mission (call → mission tagging).
+    pub fn call_mission_scores(&self, call_id: &CallId) -> Vec<(MissionId, f32)> {
+        let Some(cv) = self.call_vecs.get(call_id) else { return Vec::new() };
+        self.catalogue.missions.iter().zip(&self.mission_vecs).map(|(m, mv)| (m.id, cv.dot(mv).0)).collect()
+    }
+
+    fn call_relevance(&self, org: &Organisation, ov: &Vector, call: &Call) -> (f32, Vec<(String, f32)>) {
+        let (cos, parts) = self.call_vecs.get(&call.id).map(|cv| ov.dot(cv)).unwrap_or_default();
+        let bonus =
+            if call.missions.iter().any(|m| org.interest_missions.contains(m)) { BONUS_DECLARED_MISSION } else { 0.0 };
+        (cos + bonus, parts)
+    }
+
+    fn call_recs(&self, org: &Organisation, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {
+        let Some(ov) = self.org_vecs.get(&org.id) else { return Vec::new() };
+        let lang = org.preferred_language;
+        self.calls
+            .values()
+            .filter_map(|(call, doc)| {
+                let lines = assess(org, call, today, lang);
+                if !allows(&lines) {
+                    return None;
+                }
+                let (raw, parts) = self.call_relevance(org, ov, call);
+                let terms = surface_terms(&parts, doc);
+                let evidence = evidence(&call.description, &parts, &self.analyzer, detect_language(&call.description));
+                let deadline = call.next_deadline(today);
+                let summary = call_summary(lang, &call.title, &terms, deadline);
+                let target = Target::Call(call.id.clone());
+                Some(Recommendation {
+                    id: recommendation_id(&org.id, &target),
+                    org_id: org.id.clone(),
+                    target,
+                    title: call.title.clone(),
+                    url: call.url.clone(),
+                    score: cfg.calibrate(raw),
+                    rank: 0,
+                    deadline,
+                    explanation: explanation(lang, summary, lines, terms, evidence),
+                })
+            })
+            .collect()
+    }
+
+    fn mission_recs(&self, org: &Organisation, cfg: &RankerConfig) -> Vec<Recommendation> {
+        let Some(ov) = self.org_vecs.get(&org.id) else { return Vec::new() };
+        let lang = org.preferred_language;
+        self.catalogue
+            .missions
+            .iter()
+            .zip(self.mission_vecs.iter().zip(&self.missions))
+            .map(|(m, (mv, doc))| {
+                let (cos, parts) = ov.dot(mv);
+                let declared = org.interest_missions.contains(&m.id);
+                let raw = cos + if declared { BONUS_DECLARED_MISSION } else { 0.0 };
+                let terms = surface_terms(&parts, doc);
+                let (name, desc) = match lang {
+                    Language::Sv => (&m.name_sv, &m.description_sv),
+                    Language::En => (&m.name_en, &m.description_en),
+                };
+                let summary = mission_summary(lang, name, &terms, declared);
+                let ev = evidence(desc, &parts, &self.analyzer, lang);
+                let target = Target::Mission(m.id);
+                Recommendation {
+                    id: recommendation_id(&org.id, &target),
+                    org_id: org.id.clone(),
+                    target,
+                    title: name.clone(),
+                    url: Some(m.url.clone()),
+                    score: cfg.calibrate(raw),
+                    rank: 0,
+                    deadline: None,
+                    explanation: explanation(lang, summary, vec![], terms, ev),
+                }
+            })
+            .collect()
+    }
+
+    fn area_recs(&self, org: &Organisation, cfg: &RankerConfig) -> Vec<Recommendation> {
+        let Some(ov) = self.org_vecs.get(&org.id) else { return Vec::new() };
+        let lang = org.preferred_language;
+        self.catalogue
+            .s3_areas
+            .iter()
+            .zip(self.area_vecs.iter().zip(&self.areas))
+            .map(|(a, (av, doc))| {
+                let (cos, parts) = ov.dot(av);
+                let nace_hit =
+                    org.nace.iter().filter_map(|c| c.division()).any(|d| a.nace_divisions.iter().any(|x| x == d));
+                let raw = cos + if nace_hit { BONUS_NACE_AREA } else { 0.0 };
+                let terms = surface_terms(&parts, doc);
+                let (label, desc) = match lang {
+                    Language::Sv => (&a.label_sv, &a.description_sv),
+                    Language::En => (&a.label_en, &a.description_en),
+                };
+                let summary = area_summary(lang, label, &terms, nace_hit);
+                let ev = evidence(desc, &parts, &self.analyzer, lang);
+                let target = Target::S3Area(a.id.clone());
+                Recommendation {
+                    id: recommendation_id(&org.id, &target),
+                    org_id: org.id.clone(),
+                    target,
+                    title: label.clone(),
+                    url: Some(a.url.clone()),
+                    score: cfg.calibrate(raw),
+                    rank: 0,
+                    deadline: None,
+                    explanation: explanation(lang, summary, vec![], terms, ev),
+                }
+            })
+            .collect()
+    }
+
+    fn partner_recs(&self, org: &Organisation, cfg: &RankerConfig) -> Vec<Recommendation> {
+        let Some(ov) = self.org_vecs.get(&org.id) else { return Vec::new() };
+        let lang = org.preferred_language;
+        self.orgs
+            .values()
+            .filter(|(p, _)| p.id != org.id && p.consent.partner_suggestions)
+            .filter_map(|(p, doc)| {
+                let (cos, parts) = ov.dot(self.org_vecs.get(&p.id)?);
+                let complementary = org.kind.is_academic() != p.kind.is_academic();
+                let shared: Vec<MissionId> =
+                    p.interest_missions.iter().copied().filter(|m| org.interest_missions.contains(m)).collect();
+                let raw = cos
+                    + if complementary { BONUS_COMPLEMENTARY } else { 0.0 }
+                    + if shared.is_empty() { 0.0 } else { BONUS_SHARED_MISSION };
+                let terms = surface_terms(&parts, doc);
+                let summary = partner_summary(lang, &p.name, p.kind.as_str(), &terms, complementary);
+                let target = Target::Partner(p.id.clone());
+                Some(Recommendation {
+                    id: recommendation_id(&org.id, &target),
+                    org_id: org.id.clone(),
+                    target,
+                    title: p.name.clone(),
+                    url: None,
+                    score: cfg.calibrate(raw),
+                    rank: 0,
+                    deadline: None,
+                    explanation: explanation(lang, summary, vec![], terms, None),
+                })
+            })
+            .collect()
+    }
+
+    /// Why an active recommendation is no longer made, in its language.
+    pub fn withdraw_reason(&self, rec: &Recommendation, today: NaiveDate) -> String {
+        let sv = rec.explanation.language == Language::Sv;
+        let gone_org = !self.orgs.contains_key(&rec.org_id);
+        let reason = match &rec.target {
+            _ if gone_org => ("organisationen är borttagen", "the organisation was removed"),
+            Target::Call(id) => match self.call(id) {
+                None => ("utlysningen är stängd eller borttagen", "the call was closed or removed"),
+                Some(c) if c.next_deadline(today).is_none() && c.final_deadline().is_some() => {
+                    ("sista ansökningsdag har passerat", "the deadline has passed")
+                }
+                Some(c) if c.status == crate::CallStatus::Closed => ("utlysningen är stängd", "the call is closed"),
+                Some(_) => ("inte längre bland de bästa träffarna", "no longer among the best matches"),
+            },
+            Target::Partner(id) if !self.orgs.contains_key(id) => {
+                ("partnern finns inte längre", "the partner is no longer registered")
+            }
+            Target::Partner(id) if self.org(id).is_some_and(|p| !p.consent.partner_suggestions) => {
+                ("partnern vill inte längre föreslås", "the partner no longer consents to be suggested")
+            }
+            _ => ("inte längre bland de bästa träffarna", "no longer among the best matches"),
+        };
+        if sv {
+            reason.0.to_owned()
+        } else {
+            reason.1.to_owned()
+        }
+    }
+}
+
+fn idf(n: f32, df: f32) -> f32 {
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+/// Ranks within one kind: best first (ties by target), floor, top-k, ranks from 1.
+fn rank(mut recs: Vec<Recommendation>, k: usize, floor: u8) -> Vec<Recommendation> {
+    recs.retain(|r| r.score >= floor);
+    recs.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.target.cmp(&b.target)));
+    recs.truncate(k);
+    for (i, r) in recs.iter_mut().enumerate() {
+        r.rank = u16::try_from(i + 1).unwrap_or(u16::MAX);
+    }
+    recs
+}
+
+fn call_doc(a: &Analyzer, c: &Call) -> Doc {
+    let lang = detect_language(&format!("{} {}", c.title, c.description));
+    let mut d = Doc::default();
+    a.add_weighted(&c.title, lang, W_TITLE, &mut d.tf, &mut d.surfaces);
+    a.add_weighted(&c.keywords.join(" , "), lang, W_KEYWORDS, &mut d.tf, &mut d.surfaces);
+    a.add_weighted(&c.description, lang, W_BODY, &mut d.tf, &mut d.surfaces);
+    d
+}
+
+fn org_doc(a: &Analyzer, o: &Organisation, cat: &Catalogue) -> Doc {
+    let lang = o.description_language;
+    let mut d = Doc::default();
+    a.add_weighted(&o.description, lang, W_BODY, &mut d.tf, &mut d.surfaces);
+    a.add_weighted(&o.keywords.join(" , "), lang, W_KEYWORDS, &mut d.tf, &mut d.surfaces);
+    a.add_weighted(&o.interest_themes.join(" , "), lang, W_KEYWORDS, &mut d.tf, &mut d.surfaces);
+    for code in &o.nace {
+        let e = code.entry();
+        a.add_weighted(e.title_en, Language::En, W_NACE, &mut d.tf, &mut d.surfaces);
+        a.add_weighted(e.title_sv, Language::Sv, W_NACE, &mut d.tf, &mut d.surfaces);
+    }
+    for p in &o.participations {
+        a.add_weighted(&p.project_title, detect_language(&p.project_title), W_HISTORY, &mut d.tf, &mut d.surfaces);
+    }
+    for m in cat.missions.iter().filter(|m| o.interest_missions.contains(&m.id)) {
+        a.add_weighted(&m.name_en, Language::En, W_BODY, &mut d.tf, &mut d.surfaces);
+        a.add_weighted(&m.name_sv, Language::Sv, W_BODY, &mut d.tf, &mut d.surfaces);
+    }
+    d
+}
+
+fn mission_doc(a: &Analyzer, m: &crate::Mission) -> Doc {
+    let mut d = Doc::default();
+    for (lang, name, desc, kw) in [
+        (Language::En, &m.name_en, &m.description_en, &m.keywords_en),
+        (Language::Sv, &m.name_sv, &m.description_sv, &m.keywords_sv),
+    ] {
+        a.add_weighted(name, lang, W_TITLE, &mut d.tf, &mut d.surfaces);
+        a.add_weighted(desc, lang, W_BODY, &mut d.tf, &mut d.surfaces);
+        a.add_weighted(&kw.join(" , "), lang, W_KEYWORDS, &mut d.tf, &mut d.surfaces);
+    }
+    d
+}
+
+fn area_doc(a: &Analyzer, s: &crate::S3Area) -> Doc {
+    let mut d = Doc::default();
+    for (lang, label, desc, kw) in [
+        (Language::En, &s.label_en, &s.description_en, &s.keywords_en),
+        (Language::Sv, &s.label_sv, &s.description_sv, &s.keywords_sv),
+    ] {
+        a.add_weighted(label, lang, W_TITLE, &mut d.tf, &mut d.surfaces);
+        a.add_weighted(desc, lang, W_BODY, &mut d.tf, &mut d.surfaces);
+        a.add_weighted(&kw.join(" , "), lang, W_KEYWORDS, &mut d.tf, &mut d.surfaces);
+    }
+    d
+}
+
+/// The target's own words for the top contributing stems.
+fn surface_terms(parts: &[(String, f32)], target: &Doc) -> Vec<String> {
+    parts.iter().take(6).map(|(stem, _)| target.surfaces.get(stem).cloned().unwrap_or_else(|| stem.clone())).collect()
+}
+
+/// The sentence of `text` that holds the most weight of the contributing stems, cut to ~200 chars.
+fn evidence(text: &str, parts: &[(String, f32)], a: &Analyzer, lang: Language) -> Option<String> {
+    let weights: HashMap<&str, f32> = parts.iter().take(20).map(|(s, w)| (s.as_str(), *w)).collect();
+    let best = sentences(text)
+        .map(|s| {
+            let score: f32 = a.terms(s, lang).iter().filter_map(|t| weights.get(t.stem.as_str())).sum();
+            (score, s)
+        })
+        .filter(|(score, _)| *score > 0.0)
+        .max_by(|a, b| a.0.total_cmp(&b.0))?
+        .1;
+    Some(truncate(best, 200))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let cut: String = s.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head).to_owned();
+    format!("{cut} …")
+}
+
+fn explanation(
+    lang: Language,
+    summary: String,
+    eligibility: Vec<crate::EligibilityLine>,
+    matched_terms: Vec<String>,
+    evidence: Option<String>,
+) -> Explanation {
+    Explanation { language: lang, summary, eligibility, matched_terms, evidence, ranker_version: RANKER_VERSION.into() }
+}
+
+fn list(terms: &[String]) -> String {
+    terms.iter().take(4).map(String::as_str).collect::<Vec<_>>().join(", ")
+}
+
+fn call_summary(lang: Language, title: &str, terms: &[String], deadline: Option<NaiveDate>) -> String {
+    let d = deadline.map(|d| d.to_string());
+    match lang {
+        Language::Sv => format!(
+            "«{title}» matchar er verksamhet ({}). Sista ansökningsdag: {}.",
+            list(terms),
+            d.as_deref().unwrap_or("okänd")
+        ),
+        Language::En => {
+            format!("“{title}” matches your work ({}). Deadline: {}.", list(terms), d.as_deref().unwrap_or("not known"))
+        }
+    }
+}
+
+fn mission_summary(lang: Language, name: &str, terms: &[String], declared: bool) -> String {
+    match (lang, declared) {
+        (Language::Sv, true) => {
+            format!("Ni har angett intresse för EU-uppdraget «{name}», och er profil stämmer ({}).", list(terms))
+        }
+        (Language::Sv, false) => format!("Er profil passar EU-uppdraget «{name}» ({}).", list(terms)),
+        (Language::En, true) => {
+            format!("You declared an interest in the EU Mission “{name}”, and your profile fits ({}).", list(terms))
+        }
+        (Language::En, false) => format!("Your profile fits the EU Mission “{name}” ({}).", list(terms)),
+    }
+}
+
+fn area_summary(lang: Language, label: &str, terms: &[String], nace: bool) -> String {
+    let t = list(terms);
+    match (lang, nace) {
+        (Language::Sv, true) => format!("Er bransch (SNI/NACE) och profil hör till Blekinges område «{label}» ({t})."),
+        (Language::Sv, false) => format!("Er profil passar Blekinges smarta specialiseringsområde «{label}» ({t})."),
+        (Language::En, true) => format!("Your industry (NACE) and profile belong to Blekinge's area “{label}” ({t})."),
+        (Language::En, false) => format!("Your profile fits Blekinge's smart-specialisation area “{label}” ({t})."),
+    }
+}
+
+fn partner_summary(lang: Language, name: &str, kind: &str, terms: &[String], complementary: bool) -> String {
+    let t = list(terms);
+    match (lang, complementary) {
+        (Language::Sv, true) => format!("{name} ({kind}) kan komplettera er i ett konsortium; gemensamt fokus: {t}."),
+        (Language::Sv, false) => format!("{name} ({kind}) kan bli partner i ett konsortium; gemensamt fokus: {t}."),
+        (Language::En, true) => format!("{name} ({kind}) could complement you in a consortium; shared focus: {t}."),
+        (Language::En, false) => format!("{name} ({kind}) could join you in a consortium; shared focus: {t}."),
+    }
+}

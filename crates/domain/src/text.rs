@@ -1,0 +1,138 @@
+//! Text analysis for Swedish and English: tokens, stop words, Snowball stems.
+
+use crate::Language;
+use rust_stemmers::{Algorithm, Stemmer};
+use std::collections::{HashMap, HashSet};
+
+const STOP_EN: &str = "a about above after again against all also an and any are as at be because been before being \
+below between both but by can could did do does doing down during each either etc few for from further had has have \
+having he her here hers him his how i if in into is it its itself just may might more most must no nor not of off on \
+once only or other our ours out over own per same shall she should so some such than that the their theirs them then \
+there these they this those through thus to too under until up upon us very via was we were what when where which \
+while who whom why will with within would you your including include includes expected outcome outcomes scope \
+project projects proposal proposals activities results new well use used using based also e g eg i e ie";
+
+const STOP_SV: &str = "alla allt att av blev bli blir blivit de dem den denna deras dess dessa det detta dig din \
+dina ditt du där då efter ej eller en er era ert ett från för ha hade han hans har henne hennes hon honom hur här i \
+icke ingen inom inte jag ju kan kunde man med mellan men mig min mina mitt mot mycket ni nu när någon något några \
+och om oss på samma sedan sig sin sina sitta själv skulle som så sådan sådana till under upp ut utan vad var vara \
+varför varit varje vars vi vid vilka vilken vilket vår våra vårt än är åt över även samt också genom";
+
+/// A term of an analysed text: the stem used for matching and the word as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    pub stem: String,
+    pub surface: String,
+}
+
+/// Tokenises, drops stop words and stems, per language.
+pub struct Analyzer {
+    en: Stemmer,
+    sv: Stemmer,
+    stop: HashSet<&'static str>,
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analyzer").finish_non_exhaustive()
+    }
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Self {
+            en: Stemmer::create(Algorithm::English),
+            sv: Stemmer::create(Algorithm::Swedish),
+            stop: STOP_EN.split_whitespace().chain(STOP_SV.split_whitespace()).collect(),
+        }
+    }
+}
+
+impl Analyzer {
+    /// The terms of `text`, in order. Stems carry a language-neutral form: both stemmers see
+    /// the same lower-cased word, so shared loanwords (`digital`, `hydrogen`) meet across languages.
+    pub fn terms(&self, text: &str, lang: Language) -> Vec<Term> {
+        let stemmer = match lang {
+            Language::En => &self.en,
+            Language::Sv => &self.sv,
+        };
+        words(text)
+            .filter_map(|w| {
+                let lower = w.to_lowercase();
+                if lower.chars().count() < 2
+                    || self.stop.contains(lower.as_str())
+                    || lower.chars().all(|c| c.is_numeric())
+                {
+                    return None;
+                }
+                Some(Term { stem: stemmer.stem(&lower).into_owned(), surface: lower })
+            })
+            .collect()
+    }
+
+    /// Weighted term frequencies of a text, added into `into`, remembering one surface form per stem.
+    pub fn add_weighted(
+        &self,
+        text: &str,
+        lang: Language,
+        weight: f32,
+        into: &mut HashMap<String, f32>,
+        surfaces: &mut HashMap<String, String>,
+    ) {
+        for t in self.terms(text, lang) {
+            *into.entry(t.stem.clone()).or_default() += weight;
+            surfaces.entry(t.stem).or_insert(t.surface);
+        }
+    }
+}
+
+/// Alphanumeric runs; hyphens split words (`climate-neutral` → `climate`, `neutral`).
+pub fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+}
+
+/// Guesses whether a text is Swedish or English by counting each language's stop words;
+/// English wins ties, since most call texts are English.
+pub fn detect_language(text: &str) -> Language {
+    let (mut sv, mut en) = (0u32, 0u32);
+    for w in words(text).take(400) {
+        let l = w.to_lowercase();
+        if STOP_SV.split_whitespace().any(|s| s == l) {
+            sv += 1;
+        }
+        if STOP_EN.split_whitespace().any(|s| s == l) {
+            en += 1;
+        }
+    }
+    if sv > en {
+        Language::Sv
+    } else {
+        Language::En
+    }
+}
+
+/// Splits text into sentences for evidence quotes.
+pub fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    text.split(['.', '!', '?', '\n', ';']).map(str::trim).filter(|s| s.len() > 20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_and_drops_stop_words() {
+        let a = Analyzer::default();
+        let stems: Vec<_> =
+            a.terms("The ships and the shipping of 2030", Language::En).into_iter().map(|t| t.stem).collect();
+        assert_eq!(stems, vec!["ship", "ship"]);
+        let sv: Vec<_> = a.terms("Vi bygger fartyg och båtar", Language::Sv).into_iter().map(|t| t.stem).collect();
+        assert_eq!(sv, vec!["bygg", "fartyg", "båt"]);
+    }
+
+    #[test]
+    fn detects_language() {
+        assert_eq!(detect_language("Vi utvecklar sensorer för havet och det är viktigt"), Language::Sv);
+        assert_eq!(detect_language("We develop sensors for the ocean and it is important"), Language::En);
+    }
+}
