@@ -1,0 +1,544 @@
+//! Inbound contracts: what integrators publish about organisations and calls, and how
+//! raw bytes become validated domain values or a classified rejection.
+
+use crate::envelope::{types, CloudEvent, SPEC_VERSION};
+use brygga_domain::{
+    Budget, Call, CallId, CallStatus, Consent, Country, Language, MissionId, NaceCode, OrgId, OrgKind, OrgNumber,
+    OrgSize, Organisation, Participation, Programme,
+};
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Largest inbound event accepted (bytes); larger ones are dead-lettered.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 256 * 1024;
+
+/// Size of an organisation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SizeV1 {
+    #[serde(default)]
+    pub employees: Option<u32>,
+    #[serde(default)]
+    pub turnover_eur: Option<u64>,
+    #[serde(default)]
+    pub balance_sheet_eur: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterestsV1 {
+    /// Mission ids: `adaptation`, `cancer`, `ocean`, `cities`, `soil`.
+    #[serde(default)]
+    pub missions: Vec<String>,
+    #[serde(default)]
+    pub themes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParticipationV1 {
+    pub call_id: String,
+    pub project_title: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentV1 {
+    /// Brygga may send this organisation recommendations.
+    pub contact: bool,
+    /// Brygga may suggest this organisation to others as a partner.
+    pub partner_suggestions: bool,
+}
+
+/// `data` of `organisation.registered.v1` and `organisation.updated.v1`: the full state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationV1 {
+    /// Subject-safe id: A-Z a-z 0-9 _ - :
+    pub id: String,
+    /// Increases with every change of this organisation; older versions are ignored.
+    pub version: u64,
+    pub name: String,
+    /// Swedish organisation number, `NNNNNN-NNNN`, checksum-validated.
+    #[serde(default)]
+    pub org_number: Option<String>,
+    /// `company`, `sme`, `university`, `research_institute`, `public_body`, `ngo`, `other`.
+    pub kind: String,
+    #[serde(default)]
+    pub size: SizeV1,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// NUTS code, e.g. `SE221` (Blekinge län).
+    #[serde(default)]
+    pub nuts: Option<String>,
+    #[serde(default)]
+    pub municipality: Option<String>,
+    /// NACE Rev.2 codes, dotted (`30.11`).
+    #[serde(default)]
+    pub nace: Vec<String>,
+    /// SNI 2007 codes (`30110`), mapped to NACE classes.
+    #[serde(default)]
+    pub sni: Vec<String>,
+    #[serde(default)]
+    pub description: String,
+    /// `sv` or `en`; detected from the text when absent.
+    #[serde(default)]
+    pub description_language: Option<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub interests: InterestsV1,
+    #[serde(default)]
+    pub participations: Vec<ParticipationV1>,
+    /// `sv` or `en`: the language of explanations.
+    #[serde(default)]
+    pub preferred_language: Option<String>,
+    #[serde(default)]
+    pub consent: ConsentV1,
+}
+
+/// `data` of `organisation.removed.v1` and `call.closed.v1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemovedV1 {
+    pub id: String,
+    pub version: u64,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetV1 {
+    #[serde(default)]
+    pub total_eur: Option<u64>,
+    #[serde(default)]
+    pub per_grant_min_eur: Option<u64>,
+    #[serde(default)]
+    pub per_grant_max_eur: Option<u64>,
+}
+
+/// `data` of `call.published.v1` and `call.updated.v1`: the full state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallV1 {
+    /// The topic code for Horizon Europe; subject-safe.
+    pub id: String,
+    pub version: u64,
+    /// `horizon_europe`, `interreg`, `vinnova`, `life`, `digital_europe`, `regional_funds`, `other`.
+    pub programme: String,
+    pub title: String,
+    /// Expected outcome and scope.
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub action_type: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub opening_date: Option<String>,
+    /// One `YYYY-MM-DD` deadline, or two for a two-stage call.
+    #[serde(default)]
+    pub deadlines: Vec<String>,
+    #[serde(default)]
+    pub budget: BudgetV1,
+    /// `null` when the call does not say (eligibility is then unknown).
+    #[serde(default)]
+    pub eligible_kinds: Option<Vec<String>>,
+    #[serde(default)]
+    pub eligible_countries: Option<Vec<String>>,
+    #[serde(default)]
+    pub min_consortium: Option<u32>,
+    #[serde(default)]
+    pub missions: Vec<String>,
+    /// `[min, max]`, 1-9.
+    #[serde(default)]
+    pub trl: Option<[u8; 2]>,
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `forthcoming`, `open` or `closed`.
+    #[serde(default = "default_status")]
+    pub status: String,
+}
+
+fn default_status() -> String {
+    "open".to_owned()
+}
+
+/// A decoded, validated inbound event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inbound {
+    OrganisationUpserted(Box<Organisation>),
+    OrganisationRemoved { id: OrgId, version: u64 },
+    CallUpserted(Box<Call>),
+    CallClosed { id: CallId, version: u64 },
+}
+
+/// A decoded event with its envelope's id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub event_id: String,
+    pub ty: String,
+    pub event: Inbound,
+}
+
+/// Why an inbound event was refused. Every refusal is dead-lettered with this reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("payload of {size} bytes exceeds the limit of {max} bytes")]
+    Oversized { size: usize, max: usize },
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("not a CloudEvents 1.0 envelope: {0}")]
+    BadEnvelope(String),
+    #[error("unknown event type {0:?}")]
+    UnknownType(String),
+    #[error("unsupported version of event type {0:?}")]
+    UnsupportedVersion(String),
+    #[error("invalid payload: {}", .0.join("; "))]
+    InvalidPayload(Vec<String>),
+}
+
+impl Rejection {
+    /// Stable machine-readable code for dashboards and alerts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Oversized { .. } => "oversized",
+            Self::MalformedJson(_) => "malformed_json",
+            Self::BadEnvelope(_) => "bad_envelope",
+            Self::UnknownType(_) => "unknown_type",
+            Self::UnsupportedVersion(_) => "unsupported_version",
+            Self::InvalidPayload(_) => "invalid_payload",
+        }
+    }
+}
+
+const KNOWN: [&str; 6] = [
+    types::ORGANISATION_REGISTERED,
+    types::ORGANISATION_UPDATED,
+    types::ORGANISATION_REMOVED,
+    types::CALL_PUBLISHED,
+    types::CALL_UPDATED,
+    types::CALL_CLOSED,
+];
+
+/// Decodes and validates raw bytes of an inbound event.
+pub fn decode(payload: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
+    if payload.len() > max_bytes {
+        return Err(Rejection::Oversized { size: payload.len(), max: max_bytes });
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(payload).map_err(|e| Rejection::MalformedJson(e.to_string()))?;
+    let env: CloudEvent<serde_json::Value> =
+        serde_json::from_value(value).map_err(|e| Rejection::BadEnvelope(e.to_string()))?;
+    if env.specversion != SPEC_VERSION {
+        return Err(Rejection::BadEnvelope(format!("specversion {:?}, expected \"1.0\"", env.specversion)));
+    }
+    if env.id.trim().is_empty() || env.source.trim().is_empty() {
+        return Err(Rejection::BadEnvelope("id and source must not be empty".into()));
+    }
+    if !KNOWN.contains(&env.ty.as_str()) {
+        let base = env.ty.rsplit_once(".v").map(|(b, _)| b);
+        return Err(match base {
+            Some(b) if KNOWN.iter().any(|k| k.rsplit_once(".v").map(|(kb, _)| kb) == Some(b)) => {
+                Rejection::UnsupportedVersion(env.ty)
+            }
+            _ => Rejection::UnknownType(env.ty),
+        });
+    }
+    let event = match env.ty.as_str() {
+        types::ORGANISATION_REGISTERED | types::ORGANISATION_UPDATED => {
+            Inbound::OrganisationUpserted(Box::new(data::<OrganisationV1>(env.data)?.into_domain()?))
+        }
+        types::ORGANISATION_REMOVED => {
+            let r = data::<RemovedV1>(env.data)?;
+            Inbound::OrganisationRemoved { id: OrgId::parse(r.id).map_err(one)?, version: r.version }
+        }
+        types::CALL_PUBLISHED | types::CALL_UPDATED => {
+            Inbound::CallUpserted(Box::new(data::<CallV1>(env.data)?.into_domain()?))
+        }
+        _ => {
+            let r = data::<RemovedV1>(env.data)?;
+            Inbound::CallClosed { id: CallId::parse(r.id).map_err(one)?, version: r.version }
+        }
+    };
+    Ok(Decoded { event_id: env.id, ty: env.ty, event })
+}
+
+fn data<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Rejection> {
+    serde_json::from_value(v).map_err(|e| Rejection::InvalidPayload(vec![format!("data: {e}")]))
+}
+
+fn one(e: impl std::fmt::Display) -> Rejection {
+    Rejection::InvalidPayload(vec![e.to_string()])
+}
+
+/// Collects every field error instead of stopping at the first.
+#[derive(Default)]
+struct Errors(Vec<String>);
+
+impl Errors {
+    fn take<T, E: std::fmt::Display>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
+        r.map_err(|e| self.0.push(format!("{field}: {e}"))).ok()
+    }
+    fn push(&mut self, field: &str, msg: impl std::fmt::Display) {
+        self.0.push(format!("{field}: {msg}"));
+    }
+}
+
+fn date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn language(field: &str, s: Option<&str>, errs: &mut Errors) -> Option<Language> {
+    let s = s?;
+    let l = Language::parse(s);
+    if l.is_none() {
+        errs.push(field, format!("{s:?} is not a supported language (sv, en)"));
+    }
+    l
+}
+
+fn missions(field: &str, list: &[String], errs: &mut Errors) -> Vec<MissionId> {
+    list.iter()
+        .filter_map(|m| {
+            errs.take(
+                field,
+                MissionId::parse(m)
+                    .ok_or_else(|| format!("{m:?} is not a mission (adaptation, cancer, ocean, cities, soil)")),
+            )
+        })
+        .collect()
+}
+
+fn non_empty(field: &str, s: &str, errs: &mut Errors) {
+    if s.trim().is_empty() {
+        errs.push(field, "must not be empty");
+    }
+}
+
+impl OrganisationV1 {
+    /// Validates every field and returns the domain organisation, or all field errors.
+    pub fn into_domain(self) -> Result<Organisation, Rejection> {
+        let mut e = Errors::default();
+        let id = e.take("id", OrgId::parse(self.id));
+        non_empty("name", &self.name, &mut e);
+        let org_number = self.org_number.as_deref().and_then(|n| e.take("org_number", OrgNumber::parse(n)));
+        let kind = e.take(
+            "kind",
+            OrgKind::parse(&self.kind).ok_or_else(|| format!("{:?} is not an organisation kind", self.kind)),
+        );
+        let country = self.country.as_deref().and_then(|c| e.take("country", Country::parse(c)));
+        let mut nace: Vec<NaceCode> = self.nace.iter().filter_map(|c| e.take("nace", NaceCode::parse(c))).collect();
+        nace.extend(self.sni.iter().filter_map(|c| e.take("sni", NaceCode::from_sni2007(c))));
+        nace.sort();
+        nace.dedup();
+        let desc_lang = language("description_language", self.description_language.as_deref(), &mut e)
+            .unwrap_or_else(|| brygga_domain::text::detect_language(&self.description));
+        let preferred = language("preferred_language", self.preferred_language.as_deref(), &mut e).unwrap_or(desc_lang);
+        let interest_missions = missions("interests.missions", &self.interests.missions, &mut e);
+        if let Some(n) = &self.nuts {
+            if !(2..=5).contains(&n.len()) || !n.chars().all(|c| c.is_ascii_alphanumeric()) {
+                e.push("nuts", format!("{n:?} is not a NUTS code"));
+            }
+        }
+        let (Some(id), Some(kind), true) = (id, kind, e.0.is_empty()) else {
+            return Err(Rejection::InvalidPayload(e.0));
+        };
+        Ok(Organisation {
+            id,
+            version: self.version,
+            name: self.name.trim().to_owned(),
+            org_number,
+            kind,
+            size: OrgSize {
+                employees: self.size.employees,
+                turnover_eur: self.size.turnover_eur,
+                balance_sheet_eur: self.size.balance_sheet_eur,
+            },
+            country,
+            nuts: self.nuts,
+            municipality: self.municipality,
+            nace,
+            description: self.description,
+            description_language: desc_lang,
+            keywords: self.keywords,
+            interest_missions,
+            interest_themes: self.interests.themes,
+            participations: self
+                .participations
+                .into_iter()
+                .map(|p| Participation { call_id: p.call_id, project_title: p.project_title })
+                .collect(),
+            preferred_language: preferred,
+            consent: Consent { contact: self.consent.contact, partner_suggestions: self.consent.partner_suggestions },
+        })
+    }
+
+    /// The wire form of a domain organisation.
+    pub fn from_domain(o: &Organisation) -> Self {
+        let lang = |l: Language| match l {
+            Language::Sv => "sv".to_owned(),
+            Language::En => "en".to_owned(),
+        };
+        Self {
+            id: o.id.to_string(),
+            version: o.version,
+            name: o.name.clone(),
+            org_number: o.org_number.as_ref().map(ToString::to_string),
+            kind: o.kind.as_str().to_owned(),
+            size: SizeV1 {
+                employees: o.size.employees,
+                turnover_eur: o.size.turnover_eur,
+                balance_sheet_eur: o.size.balance_sheet_eur,
+            },
+            country: o.country.map(|c| c.to_string()),
+            nuts: o.nuts.clone(),
+            municipality: o.municipality.clone(),
+            nace: o.nace.iter().map(ToString::to_string).collect(),
+            sni: Vec::new(),
+            description: o.description.clone(),
+            description_language: Some(lang(o.description_language)),
+            keywords: o.keywords.clone(),
+            interests: InterestsV1 {
+                missions: o.interest_missions.iter().map(|m| m.as_str().to_owned()).collect(),
+                themes: o.interest_themes.clone(),
+            },
+            participations: o
+                .participations
+                .iter()
+                .map(|p| ParticipationV1 { call_id: p.call_id.clone(), project_title: p.project_title.clone() })
+                .collect(),
+            preferred_language: Some(lang(o.preferred_language)),
+            consent: ConsentV1 { contact: o.consent.contact, partner_suggestions: o.consent.partner_suggestions },
+        }
+    }
+}
+
+impl CallV1 {
+    /// Validates every field and returns the domain call, or all field errors.
+    pub fn into_domain(self) -> Result<Call, Rejection> {
+        let mut e = Errors::default();
+        let id = e.take("id", CallId::parse(self.id));
+        non_empty("title", &self.title, &mut e);
+        let programme = e.take(
+            "programme",
+            Programme::parse(&self.programme).ok_or_else(|| format!("{:?} is not a programme", self.programme)),
+        );
+        let opening = self.opening_date.as_deref().and_then(|d| e.take("opening_date", date(d)));
+        let mut deadlines: Vec<NaiveDate> =
+            self.deadlines.iter().filter_map(|d| e.take("deadlines", date(d))).collect();
+        deadlines.sort();
+        if deadlines.len() > 2 {
+            e.push("deadlines", "at most two (a two-stage call)");
+        }
+        if let (Some(o), Some(d)) = (opening, deadlines.first()) {
+            if o > *d {
+                e.push("opening_date", format!("{o} is after the deadline {d}"));
+            }
+        }
+        let eligible_kinds = self.eligible_kinds.map(|ks| {
+            ks.iter()
+                .filter_map(|k| {
+                    e.take(
+                        "eligible_kinds",
+                        OrgKind::parse(k).ok_or_else(|| format!("{k:?} is not an organisation kind")),
+                    )
+                })
+                .collect()
+        });
+        let eligible_countries = self
+            .eligible_countries
+            .map(|cs| cs.iter().filter_map(|c| e.take("eligible_countries", Country::parse(c))).collect());
+        let missions = missions("missions", &self.missions, &mut e);
+        let trl = match self.trl {
+            Some([lo, hi]) if (1..=9).contains(&lo) && (lo..=9).contains(&hi) => Some((lo, hi)),
+            Some(t) => {
+                e.push("trl", format!("{t:?} is not a TRL range within 1-9"));
+                None
+            }
+            None => None,
+        };
+        let status = match self.status.as_str() {
+            "forthcoming" => Some(CallStatus::Forthcoming),
+            "open" => Some(CallStatus::Open),
+            "closed" => Some(CallStatus::Closed),
+            s => {
+                e.push("status", format!("{s:?} is not forthcoming, open or closed"));
+                None
+            }
+        };
+        let (Some(id), Some(programme), Some(status), true) = (id, programme, status, e.0.is_empty()) else {
+            return Err(Rejection::InvalidPayload(e.0));
+        };
+        Ok(Call {
+            id,
+            version: self.version,
+            programme,
+            title: self.title.trim().to_owned(),
+            description: self.description,
+            keywords: self.keywords,
+            action_type: self.action_type,
+            opening,
+            deadlines,
+            budget: Budget {
+                total_eur: self.budget.total_eur,
+                per_grant_min_eur: self.budget.per_grant_min_eur,
+                per_grant_max_eur: self.budget.per_grant_max_eur,
+            },
+            eligible_kinds,
+            eligible_countries,
+            min_consortium: self.min_consortium,
+            missions,
+            trl,
+            url: self.url,
+            status,
+        })
+    }
+}
+
+impl CallV1 {
+    /// The wire form of a domain call.
+    pub fn from_domain(c: &Call) -> Self {
+        let programme = match c.programme {
+            Programme::HorizonEurope => "horizon_europe",
+            Programme::Interreg => "interreg",
+            Programme::Vinnova => "vinnova",
+            Programme::Life => "life",
+            Programme::DigitalEurope => "digital_europe",
+            Programme::RegionalFunds => "regional_funds",
+            Programme::Other => "other",
+        };
+        let status = match c.status {
+            CallStatus::Forthcoming => "forthcoming",
+            CallStatus::Open => "open",
+            CallStatus::Closed => "closed",
+        };
+        Self {
+            id: c.id.to_string(),
+            version: c.version,
+            programme: programme.to_owned(),
+            title: c.title.clone(),
+            description: c.description.clone(),
+            keywords: c.keywords.clone(),
+            action_type: c.action_type.clone(),
+            opening_date: c.opening.map(|d| d.to_string()),
+            deadlines: c.deadlines.iter().map(ToString::to_string).collect(),
+            budget: BudgetV1 {
+                total_eur: c.budget.total_eur,
+                per_grant_min_eur: c.budget.per_grant_min_eur,
+                per_grant_max_eur: c.budget.per_grant_max_eur,
+            },
+            eligible_kinds: c.eligible_kinds.as_ref().map(|ks| ks.iter().map(|k| k.as_str().to_owned()).collect()),
+            eligible_countries: c.eligible_countries.as_ref().map(|cs| cs.iter().map(ToString::to_string).collect()),
+            min_consortium: c.min_consortium,
+            missions: c.missions.iter().map(|m| m.as_str().to_owned()).collect(),
+            trl: c.trl.map(|(a, b)| [a, b]),
+            url: c.url.clone(),
+            status: status.to_owned(),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Wire-contract tests: committed schemas, committed examples, and every rejection class.
+
+use brygga_events::{decode, schemas, Inbound, Rejection, DEFAULT_MAX_EVENT_BYTES};
+use std::path::PathBuf;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Fails when the wire format drifts from the committed schemas.
+/// Regenerate deliberately with `BRYGGA_UPDATE_SCHEMAS=1 cargo test -p brygga-events`.
+#[test]
+fn wire_format_matches_committed_schemas() {
+    let dir = repo().join("schemas");
+    let update = std::env::var_os("BRYGGA_UPDATE_SCHEMAS").is_some();
+    for (name, schema) in schemas() {
+        let path = dir.join(name);
+        let now = serde_json::to_string_pretty(&schema).expect("schema serialises") + "\n";
+        if update {
+            std::fs::write(&path, &now).expect("write schema");
+            continue;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing", path.display()));
+        assert_eq!(committed, now, "{name} drifted from the Rust types: a contract change needs a new version");
+    }
+}
+
+#[test]
+fn committed_examples_decode() {
+    for (file, want) in
+        [("organisation.registered.json", "org"), ("call.published.json", "call"), ("call.closed.json", "closed")]
+    {
+        let bytes = std::fs::read(repo().join("schemas/examples").join(file)).expect("example exists");
+        let d = decode(&bytes, DEFAULT_MAX_EVENT_BYTES).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let got = match d.event {
+            Inbound::OrganisationUpserted(_) => "org",
+            Inbound::CallUpserted(_) => "call",
+            Inbound::CallClosed { .. } => "closed",
+            Inbound::OrganisationRemoved { .. } => "removed",
+        };
+        assert_eq!(got, want, "{file}");
+    }
+}
+
+fn example(file: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(repo().join("schemas/examples").join(file)).expect("example")).expect("json")
+}
+
+fn reject(v: &serde_json::Value) -> Rejection {
+    decode(&serde_json::to_vec(v).expect("json"), DEFAULT_MAX_EVENT_BYTES).expect_err("must be rejected")
+}
+
+#[test]
+fn every_bad_input_class_is_rejected_with_a_clear_reason() {
+    assert_eq!(decode(b"{not json", 1024).expect_err("bad").code(), "malformed_json");
+    let big = vec![b' '; 2048];
+    assert_eq!(decode(&big, 1024).expect_err("big"), Rejection::Oversized { size: 2048, max: 1024 });
+
+    let mut v = example("organisation.registered.json");
+    v["specversion"] = "0.3".into();
+    assert_eq!(reject(&v).code(), "bad_envelope");
+    let mut v = example("organisation.registered.json");
+    v.as_object_mut().expect("object").remove("source");
+    assert_eq!(reject(&v).code(), "bad_envelope");
+
+    let mut v = example("organisation.registered.json");
+    v["type"] = "se.brygga.organisation.exploded.v1".into();
+    assert_eq!(reject(&v).code(), "unknown_type");
+    v["type"] = "se.brygga.organisation.registered.v9".into();
+    assert_eq!(reject(&v).code(), "unsupported_version");
+
+    let mut v = example("organisation.registered.json");
+    v["data"].as_object_mut().expect("data").remove("name");
+    assert!(matches!(reject(&v), Rejection::InvalidPayload(e) if e[0].contains("name")));
+
+    let mut v = example("organisation.registered.json");
+    v["data"]["country"] = "XX".into();
+    v["data"]["nace"] = serde_json::json!(["99.99"]);
+    v["data"]["org_number"] = "559912-3452".into();
+    let Rejection::InvalidPayload(errs) = reject(&v) else { panic!("invalid payload expected") };
+    assert_eq!(errs.len(), 3, "every field error is reported: {errs:?}");
+    assert!(errs.iter().any(|e| e.starts_with("country:")));
+    assert!(errs.iter().any(|e| e.starts_with("nace:")));
+    assert!(errs.iter().any(|e| e.starts_with("org_number:") && e.contains("checksum")));
+
+    let mut v = example("call.published.json");
+    v["data"]["deadlines"] = serde_json::json!(["2026-13-45"]);
+    assert!(matches!(reject(&v), Rejection::InvalidPayload(e) if e[0].contains("not a date")));
+}
+
+#[test]
+fn sni_codes_become_nace_classes() {
+    let mut v = example("organisation.registered.json");
+    v["data"]["nace"] = serde_json::json!([]);
+    v["data"]["sni"] = serde_json::json!(["30110"]);
+    let d = decode(&serde_json::to_vec(&v).expect("json"), DEFAULT_MAX_EVENT_BYTES).expect("valid");
+    let Inbound::OrganisationUpserted(o) = d.event else { panic!("organisation expected") };
+    assert_eq!(o.nace.iter().map(|c| c.as_str()).collect::<Vec<_>>(), vec!["30.11"]);
+}
