@@ -1,1 +1,153 @@
+//! JetStream for Brygga: streams and durable consumers created or updated idempotently,
+//! publishing that waits for the PubAck, and a consume loop that acks, retries with
+//! backoff, or dead-letters with a reason, and never ends silently.
+//!
+//! Main items: [`Bus`], [`ConsumerSpec`], [`Delivery`], [`Outcome`], [`Bus::consume`].
+//! Only this crate knows about acks; it knows nothing of the database or the domain.
 
+mod consume;
+mod publish;
+
+pub use consume::{ConsumerSpec, ConsumerStats, Delivery, Outcome};
+pub use publish::Published;
+
+use async_nats::jetstream::{self, stream};
+use brygga_events::subject::Stream;
+use brygga_runtime::{ConsumerSettings, StreamSettings};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("connecting to NATS at {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: async_nats::ConnectError,
+    },
+    #[error("NATS server {0} is too old: Brygga needs 2.10 or newer (JetStream consumer filters and strict creates)")]
+    ServerTooOld(String),
+    #[error("NATS server has JetStream disabled (start it with -js)")]
+    NoJetStream,
+    #[error("creating or updating stream {name}: {source}")]
+    Stream {
+        name: String,
+        #[source]
+        source: async_nats::jetstream::context::CreateStreamError,
+    },
+    #[error("creating consumer {name}: {source}")]
+    Consumer {
+        name: String,
+        #[source]
+        source: async_nats::jetstream::stream::ConsumerError,
+    },
+    #[error("getting stream {name}: {source}")]
+    GetStream {
+        name: String,
+        #[source]
+        source: async_nats::jetstream::context::GetStreamError,
+    },
+    #[error("publishing to {subject}: {message}")]
+    Publish { subject: String, message: String },
+    #[error("reading consumer {name}: {message}")]
+    ConsumerInfo { name: String, message: String },
+}
+
+impl BusError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Connect { .. } | Self::Publish { .. } | Self::ConsumerInfo { .. })
+    }
+}
+
+/// A connection to NATS with JetStream, under one subject prefix.
+#[derive(Debug, Clone)]
+pub struct Bus {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    prefix: String,
+    streams: StreamSettings,
+    consumers: ConsumerSettings,
+}
+
+impl Bus {
+    /// Connects and refuses servers older than 2.10 or without JetStream.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        streams: StreamSettings,
+        consumers: ConsumerSettings,
+    ) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("brygga-{prefix}"))
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|source| BusError::Connect { url: url.to_owned(), source })?;
+        // retry_on_initial_connect returns before the handshake; wait for server info.
+        for _ in 0..100 {
+            if !client.server_info().version.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let info = client.server_info();
+        let version = brygga_runtime::nats_server::parse_version(&info.version);
+        if version.is_none_or(|v| v < brygga_runtime::nats_server::MIN_SERVER) {
+            return Err(BusError::ServerTooOld(info.version));
+        }
+        if !info.jetstream {
+            return Err(BusError::NoJetStream);
+        }
+        let js = jetstream::new(client.clone());
+        Ok(Self { client, js, prefix: prefix.to_owned(), streams, consumers })
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    /// The configuration every Brygga stream gets.
+    pub fn stream_config(&self, s: Stream) -> stream::Config {
+        let st = &self.streams;
+        stream::Config {
+            name: s.name(&self.prefix),
+            subjects: s.subjects(&self.prefix),
+            retention: stream::RetentionPolicy::Limits,
+            storage: if st.storage == "memory" { stream::StorageType::Memory } else { stream::StorageType::File },
+            num_replicas: st.replicas,
+            max_age: Duration::from_secs(st.max_age_days * 86_400),
+            duplicate_window: Duration::from_secs(st.duplicate_window_secs),
+            // Never silently drop the oldest events: refuse new ones when full.
+            discard: stream::DiscardPolicy::New,
+            ..Default::default()
+        }
+    }
+
+    /// Creates every stream, or updates it to the configured settings. Idempotent.
+    pub async fn ensure_streams(&self) -> Result<(), BusError> {
+        for s in Stream::ALL {
+            let cfg = self.stream_config(s);
+            let name = cfg.name.clone();
+            self.js.create_or_update_stream(cfg).await.map_err(|source| BusError::Stream { name, source })?;
+        }
+        Ok(())
+    }
+
+    /// Messages a durable consumer still has to process (pending + unacknowledged).
+    pub async fn backlog(&self, stream: Stream, durable: &str) -> Result<u64, BusError> {
+        let name = stream.name(&self.prefix);
+        let s = self.js.get_stream(&name).await.map_err(|source| BusError::GetStream { name: name.clone(), source })?;
+        let info = s
+            .consumer_info(durable)
+            .await
+            .map_err(|e| BusError::ConsumerInfo { name: durable.to_owned(), message: e.to_string() })?;
+        Ok(info.num_pending + info.num_ack_pending as u64)
+    }
+}

@@ -1,1 +1,16 @@
+//! Database migrations for Brygga (PostgreSQL and SQLite), runnable on their own as the
+//! `brygga-migrate` binary (a Kubernetes Job) or by `brygga migrate`.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261130_000001_init;
+
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261130_000001_init::Migration)]
+    }
+}

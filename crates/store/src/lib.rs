@@ -1,1 +1,79 @@
+//! Brygga's persistence with sea-orm: the registry of organisations and calls (with the
+//! version rule), recommendation state, and the transactional outbox.
+//!
+//! Main items: [`Store`], [`registry`], [`recommendations`], [`outbox`]. Functions take
+//! `&impl ConnectionTrait` (a connection or a transaction) and speak domain types; the
+//! entities stay private. Only this crate writes SQL. SQLite and PostgreSQL both work.
 
+mod entity;
+pub mod outbox;
+pub mod recommendations;
+pub mod registry;
+
+pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+
+use brygga_migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("connecting to the database: {0}")]
+    Connect(#[source] DbErr),
+    #[error("applying migrations: {0}")]
+    Migrate(#[source] DbErr),
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+    #[error("stored {what} {id} is unreadable: {message}")]
+    Corrupt { what: &'static str, id: String, message: String },
+    #[error("creating the directory of the SQLite file {path}: {source}")]
+    Dir { path: String, source: std::io::Error },
+}
+
+impl StoreError {
+    /// Connection and lock problems pass; corrupt rows do not.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Connect(_) | Self::Db(_))
+    }
+}
+
+/// A database handle.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `postgres://…` or `sqlite://…`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(if url.starts_with("sqlite:") { 4 } else { 10 })
+            .connect_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let db = Database::connect(opts).await.map_err(StoreError::Connect)?;
+        if url.starts_with("sqlite:") {
+            // WAL lets readers and the single writer proceed together; it persists in the file.
+            db.execute_unprepared("PRAGMA journal_mode=WAL").await.map_err(StoreError::Connect)?;
+        }
+        Ok(Self { db })
+    }
+
+    /// The URL of a SQLite file (created when missing).
+    pub fn sqlite_url(path: &Path) -> Result<String, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StoreError::Dir { path: dir.display().to_string(), source })?;
+        }
+        Ok(format!("sqlite://{}?mode=rwc", path.display()))
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None).await.map_err(StoreError::Migrate)
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}

@@ -1,0 +1,228 @@
+//! The consume loop: one durable pull consumer, messages handled one at a time, each
+//! ending in exactly one of ack, nak-with-backoff, or dead-letter-then-term.
+
+use crate::{Bus, BusError};
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::{AckKind, Message};
+use async_nats::HeaderMap;
+use brygga_events::subject::{dead_letter, Stream};
+use brygga_events::{types, CloudEvent, DeadLetterV1};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+/// Which durable consumer to run.
+#[derive(Debug, Clone)]
+pub struct ConsumerSpec {
+    pub stream: Stream,
+    /// Durable name; also the service name in dead letters.
+    pub durable: String,
+}
+
+/// One message handed to a handler.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub subject: String,
+    pub payload: Bytes,
+    pub headers: Option<HeaderMap>,
+    pub stream_sequence: u64,
+    /// 1 on first delivery.
+    pub delivered: i64,
+}
+
+/// What a handler decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done (committed): acknowledge.
+    Ack,
+    /// A transient failure: redeliver after a backoff, dead-letter after the last attempt.
+    Retry(String),
+    /// A permanent failure (bad input): dead-letter with the reason, then terminate.
+    Reject { code: String, reason: String },
+}
+
+/// Counters of one consume loop.
+#[derive(Debug, Default)]
+pub struct ConsumerStats {
+    pub acked: AtomicU64,
+    pub retried: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub stream_errors: AtomicU64,
+}
+
+impl ConsumerStats {
+    pub fn get(&self) -> [u64; 4] {
+        [&self.acked, &self.retried, &self.dead_lettered, &self.stream_errors].map(|a| a.load(Ordering::Relaxed))
+    }
+}
+
+impl Bus {
+    /// Creates the durable consumer or updates it to the configured settings.
+    pub async fn ensure_consumer(&self, spec: &ConsumerSpec) -> Result<PullConsumer, BusError> {
+        let name = spec.stream.name(&self.prefix);
+        let stream = self.js.get_stream(&name).await.map_err(|source| BusError::GetStream { name, source })?;
+        let cfg = pull::Config {
+            durable_name: Some(spec.durable.clone()),
+            ack_policy: AckPolicy::Explicit,
+            deliver_policy: DeliverPolicy::All,
+            ack_wait: Duration::from_secs(self.consumers.ack_wait_secs),
+            // Unlimited at the server: the loop counts deliveries itself and dead-letters
+            // on the last one, so a crash during the last attempt cannot lose a message.
+            max_deliver: -1,
+            max_ack_pending: 1_000,
+            ..Default::default()
+        };
+        stream.create_consumer(cfg).await.map_err(|source| BusError::Consumer { name: spec.durable.clone(), source })
+    }
+
+    /// Runs `handler` over the consumer until `cancel` fires. The message in hand is finished
+    /// first (drain). Stream errors are logged, counted and recovered from; they never end it.
+    pub async fn consume<F, Fut>(
+        &self,
+        spec: ConsumerSpec,
+        stats: &ConsumerStats,
+        cancel: CancellationToken,
+        mut handler: F,
+    ) -> Result<(), BusError>
+    where
+        F: FnMut(Delivery) -> Fut,
+        Fut: Future<Output = Outcome>,
+    {
+        let consumer = self.ensure_consumer(&spec).await?;
+        info!(durable = %spec.durable, stream = %spec.stream.name(&self.prefix), "consuming");
+        while !cancel.is_cancelled() {
+            let mut messages = match consumer.messages().await {
+                Ok(m) => m,
+                Err(e) => {
+                    stats.stream_errors.fetch_add(1, Ordering::Relaxed);
+                    warn!(durable = %spec.durable, error = %e, "opening the message stream failed; retrying");
+                    pause(&cancel, Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            loop {
+                let next = tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    m = messages.next() => m,
+                };
+                match next {
+                    None => {
+                        warn!(durable = %spec.durable, "message stream ended; reopening");
+                        break;
+                    }
+                    Some(Err(e)) => {
+                        stats.stream_errors.fetch_add(1, Ordering::Relaxed);
+                        warn!(durable = %spec.durable, error = %e, "message stream error; continuing");
+                    }
+                    Some(Ok(msg)) => self.process(&spec, stats, msg, &mut handler).await,
+                }
+            }
+        }
+        info!(durable = %spec.durable, "consumer stopped");
+        Ok(())
+    }
+
+    async fn process<F, Fut>(&self, spec: &ConsumerSpec, stats: &ConsumerStats, msg: Message, handler: &mut F)
+    where
+        F: FnMut(Delivery) -> Fut,
+        Fut: Future<Output = Outcome>,
+    {
+        let (seq, delivered) = msg.info().map(|i| (i.stream_sequence, i.delivered)).unwrap_or((0, 1));
+        let delivery = Delivery {
+            subject: msg.subject.to_string(),
+            payload: msg.payload.clone(),
+            headers: msg.headers.clone(),
+            stream_sequence: seq,
+            delivered,
+        };
+        let outcome = handler(delivery.clone()).await;
+        let max = self.consumers.max_deliver;
+        let result = match outcome {
+            Outcome::Ack => {
+                stats.acked.fetch_add(1, Ordering::Relaxed);
+                msg.double_ack().await
+            }
+            Outcome::Retry(reason) if delivered < max => {
+                stats.retried.fetch_add(1, Ordering::Relaxed);
+                let delay = self.backoff(delivered);
+                warn!(durable = %spec.durable, seq, delivered, ?delay, %reason, "transient failure; will retry");
+                msg.ack_with(AckKind::Nak(Some(delay))).await
+            }
+            Outcome::Retry(reason) => {
+                let reason = format!("gave up after {delivered} deliveries: {reason}");
+                self.dead_letter_then_term(spec, stats, &msg, &delivery, "processing_failed", &reason).await
+            }
+            Outcome::Reject { code, reason } => {
+                self.dead_letter_then_term(spec, stats, &msg, &delivery, &code, &reason).await
+            }
+        };
+        if let Err(e) = result {
+            // The server will redeliver; handlers are idempotent.
+            warn!(durable = %spec.durable, seq, error = %e, "acknowledgement failed; message will be redelivered");
+        }
+    }
+
+    fn backoff(&self, delivered: i64) -> Duration {
+        let b = &self.consumers.backoff_ms;
+        let i = usize::try_from(delivered.saturating_sub(1)).unwrap_or(0).min(b.len().saturating_sub(1));
+        Duration::from_millis(b.get(i).copied().unwrap_or(1_000))
+    }
+
+    async fn dead_letter_then_term(
+        &self,
+        spec: &ConsumerSpec,
+        stats: &ConsumerStats,
+        msg: &Message,
+        d: &Delivery,
+        code: &str,
+        reason: &str,
+    ) -> Result<(), async_nats::Error> {
+        let (payload, payload_truncated) = DeadLetterV1::payload_copy(&d.payload);
+        let data = DeadLetterV1 {
+            reason_code: code.to_owned(),
+            reason: reason.to_owned(),
+            service: spec.durable.clone(),
+            original_subject: d.subject.clone(),
+            original_stream_sequence: d.stream_sequence,
+            deliveries: u64::try_from(d.delivered).unwrap_or(0),
+            payload,
+            payload_bytes: d.payload.len(),
+            payload_truncated,
+            failed_at: chrono::Utc::now(),
+        };
+        // Deterministic id: a dead letter re-sent after a crash is dropped as a duplicate.
+        let id = format!("dlq-{}-{}-{}", spec.stream.name(&self.prefix), spec.durable, d.stream_sequence);
+        let ev = CloudEvent::new(
+            id,
+            &format!("urn:brygga:{}", spec.durable),
+            types::DEAD_LETTER,
+            None,
+            chrono::Utc::now(),
+            data,
+        );
+        let subject = dead_letter(&self.prefix, &spec.durable);
+        match self.publish_event(&subject, &ev).await {
+            Ok(_) => {
+                stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                warn!(durable = %spec.durable, seq = d.stream_sequence, code, reason, "dead-lettered");
+                msg.ack_with(AckKind::Term).await
+            }
+            Err(e) => {
+                // Not lost: leave it to be redelivered and dead-lettered later.
+                error!(durable = %spec.durable, error = %e, "dead-letter publish failed; message will be redelivered");
+                msg.ack_with(AckKind::Nak(Some(Duration::from_secs(5)))).await
+            }
+        }
+    }
+}
+
+async fn pause(cancel: &CancellationToken, d: Duration) {
+    tokio::select! {
+        _ = cancel.cancelled() => debug!("pause interrupted by shutdown"),
+        _ = tokio::time::sleep(d) => {}
+    }
+}

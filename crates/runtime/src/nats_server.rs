@@ -1,0 +1,108 @@
+//! Starts a private `nats-server -js` child process: the embedded default when no
+//! `NATS_URL` is given, and the per-test server of the test suite.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::{Child, Command};
+
+/// The oldest server Brygga runs against (2.9 ignores multi-subject filters with async-nats 0.51).
+pub const MIN_SERVER: (u64, u64) = (2, 10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum NatsServerError {
+    #[error("no nats-server >= 2.10 found (set BRYGGA_NATS_SERVER, or run scripts/ensure-nats-server.sh to install the pinned one)")]
+    NotFound,
+    #[error("starting {path}: {source}")]
+    Spawn { path: PathBuf, source: std::io::Error },
+    #[error("nats-server did not accept connections on port {0} within 10 s")]
+    NotReady(u16),
+    #[error("preparing the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+}
+
+/// A running server; killed when dropped.
+#[derive(Debug)]
+pub struct NatsServer {
+    child: Child,
+    port: u16,
+    store: PathBuf,
+}
+
+impl NatsServer {
+    /// Starts a server with JetStream storing in `store_dir`, on a free loopback port.
+    pub async fn start(store_dir: &Path) -> Result<Self, NatsServerError> {
+        let bin = find_binary().ok_or(NatsServerError::NotFound)?;
+        std::fs::create_dir_all(store_dir)
+            .map_err(|source| NatsServerError::DataDir { path: store_dir.to_owned(), source })?;
+        let port = free_port().map_err(|source| NatsServerError::Spawn { path: bin.clone(), source })?;
+        let child = Command::new(&bin)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| NatsServerError::Spawn { path: bin, source })?;
+        let server = Self { child, port, store: store_dir.to_owned() };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Ok(server);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(NatsServerError::NotReady(port))
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+    pub fn store_dir(&self) -> &Path {
+        &self.store
+    }
+
+    /// Stops the server and waits for it to exit.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+}
+
+/// `$BRYGGA_NATS_SERVER`, the pinned install under `.tools/` (searched upwards from the
+/// current directory and from this crate's workspace), or `nats-server` on PATH, if ≥ 2.10.
+pub fn find_binary() -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = std::env::var_os("BRYGGA_NATS_SERVER").map(PathBuf::from).into_iter().collect();
+    let roots = std::env::current_dir().ok().into_iter().chain([PathBuf::from(env!("CARGO_MANIFEST_DIR"))]);
+    for root in roots {
+        candidates.extend(root.ancestors().map(|d| d.join(".tools/venv/bin/nats-server")));
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        candidates.extend(std::env::split_paths(&path).map(|d| d.join("nats-server")));
+    }
+    candidates.into_iter().find(|c| c.is_file() && version_of(c).is_some_and(|v| v >= MIN_SERVER))
+}
+
+fn version_of(bin: &Path) -> Option<(u64, u64)> {
+    let out = std::process::Command::new(bin).arg("--version").output().ok()?;
+    parse_version(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Parses `nats-server: v2.12.8` or `2.12.8` into (major, minor).
+pub fn parse_version(s: &str) -> Option<(u64, u64)> {
+    let v = s.trim().rsplit(' ').next()?.trim_start_matches('v');
+    let mut it = v.split('.');
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parses_versions() {
+        assert_eq!(super::parse_version("nats-server: v2.12.8\n"), Some((2, 12)));
+        assert_eq!(super::parse_version("2.9.10"), Some((2, 9)));
+        assert_eq!(super::parse_version("garbage"), None);
+    }
+}

@@ -1,0 +1,85 @@
+//! The transactional outbox: events written in the same transaction as the state they
+//! announce, then relayed to JetStream and marked published. A crash between publish and
+//! mark re-publishes with the same event id, which JetStream's duplicate window drops.
+
+use crate::entity::outbox;
+use crate::StoreError;
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+/// An event waiting to be published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEvent {
+    pub event_id: String,
+    pub subject: String,
+    pub event_type: String,
+    /// The serialised CloudEvent.
+    pub payload: String,
+}
+
+/// A stored outbox row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub seq: i64,
+    pub event: OutboxEvent,
+}
+
+/// Adds events; an event id already present is ignored (idempotent).
+pub async fn enqueue(db: &impl ConnectionTrait, events: &[OutboxEvent]) -> Result<(), StoreError> {
+    for e in events {
+        let am = outbox::ActiveModel {
+            event_id: Set(e.event_id.clone()),
+            subject: Set(e.subject.clone()),
+            event_type: Set(e.event_type.clone()),
+            payload: Set(e.payload.clone()),
+            created_at: Set(Utc::now()),
+            published_at: Set(None),
+            ..Default::default()
+        };
+        let on_conflict = OnConflict::column(outbox::Column::EventId).do_nothing().to_owned();
+        outbox::Entity::insert(am).on_conflict(on_conflict).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+/// The oldest unpublished events, in order.
+pub async fn pending(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Pending>, StoreError> {
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::PublishedAt.is_null())
+        .order_by_asc(outbox::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Pending {
+            seq: r.seq,
+            event: OutboxEvent {
+                event_id: r.event_id,
+                subject: r.subject,
+                event_type: r.event_type,
+                payload: r.payload,
+            },
+        })
+        .collect())
+}
+
+pub async fn mark_published(db: &impl ConnectionTrait, seqs: &[i64]) -> Result<(), StoreError> {
+    if seqs.is_empty() {
+        return Ok(());
+    }
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::PublishedAt, Expr::value(Utc::now()))
+        .filter(outbox::Column::Seq.is_in(seqs.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// How many events wait to be published.
+pub async fn backlog(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    Ok(outbox::Entity::find().filter(outbox::Column::PublishedAt.is_null()).count(db).await?)
+}

@@ -1,0 +1,80 @@
+//! Recommendation state: what was last published for each (organisation, target).
+
+use crate::entity::recommendation as rec;
+use crate::StoreError;
+use brygga_domain::{Change, ChangeKind, OrgId, Published, Recommendation};
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+fn decode(r: rec::Model) -> Result<Published, StoreError> {
+    let rec: Recommendation = serde_json::from_str(&r.data).map_err(|e| StoreError::Corrupt {
+        what: "recommendation",
+        id: r.id.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(Published { rec, revision: u32::try_from(r.revision).unwrap_or(0) })
+}
+
+/// The active recommendations of one organisation.
+pub async fn active_for(db: &impl ConnectionTrait, org: &OrgId) -> Result<Vec<Published>, StoreError> {
+    rec::Entity::find()
+        .filter(rec::Column::OrgId.eq(org.as_str()))
+        .filter(rec::Column::Active.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
+}
+
+/// Every active recommendation, by organisation then score.
+pub async fn all_active(db: &impl ConnectionTrait) -> Result<Vec<Published>, StoreError> {
+    rec::Entity::find()
+        .filter(rec::Column::Active.eq(true))
+        .order_by_asc(rec::Column::OrgId)
+        .order_by_desc(rec::Column::Score)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
+}
+
+/// Organisation ids that have active recommendations.
+pub async fn orgs_with_active(db: &impl ConnectionTrait) -> Result<Vec<OrgId>, StoreError> {
+    let rows = rec::Entity::find().filter(rec::Column::Active.eq(true)).all(db).await?;
+    let mut ids: Vec<OrgId> = rows.into_iter().filter_map(|r| OrgId::parse(r.org_id).ok()).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Records each change's new state (call inside the transaction that enqueues its events).
+pub async fn apply(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), StoreError> {
+    for c in changes {
+        let data = serde_json::to_string(&c.rec).unwrap_or_default();
+        let am = rec::ActiveModel {
+            id: Set(c.rec.id.to_string()),
+            org_id: Set(c.rec.org_id.to_string()),
+            target_kind: Set(c.rec.target.kind().to_owned()),
+            target_id: Set(c.rec.target.id().to_owned()),
+            revision: Set(i32::try_from(c.revision).unwrap_or(i32::MAX)),
+            active: Set(c.kind != ChangeKind::Withdrawn),
+            score: Set(i32::from(c.rec.score)),
+            data: Set(data),
+            updated_at: Set(Utc::now()),
+        };
+        let on_conflict = OnConflict::column(rec::Column::Id)
+            .update_columns([
+                rec::Column::Revision,
+                rec::Column::Active,
+                rec::Column::Score,
+                rec::Column::Data,
+                rec::Column::UpdatedAt,
+            ])
+            .to_owned();
+        rec::Entity::insert(am).on_conflict(on_conflict).exec_without_returning(db).await?;
+    }
+    Ok(())
+}

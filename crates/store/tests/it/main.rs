@@ -1,0 +1,160 @@
+//! Store tests: the same cases on SQLite (the embedded default) and PostgreSQL.
+
+use brygga_domain::{
+    recommendation_id, reconcile, Call, CallId, CallStatus, ChangeKind, Consent, Explanation, Language, OrgId, OrgKind,
+    Organisation, Programme, Recommendation, Target, RANKER_VERSION,
+};
+use brygga_store::outbox::OutboxEvent;
+use brygga_store::registry::{self, Applied};
+use brygga_store::{outbox, recommendations, Store, TransactionTrait};
+use brygga_testkit::{Backend, TestDb};
+
+fn org(id: &str, version: u64) -> Organisation {
+    Organisation {
+        id: OrgId::parse(id).expect("id"),
+        version,
+        name: format!("Org {id} v{version}"),
+        org_number: None,
+        kind: OrgKind::Sme,
+        size: Default::default(),
+        country: None,
+        nuts: None,
+        municipality: None,
+        nace: vec![],
+        description: "marine sensors".into(),
+        description_language: Language::En,
+        keywords: vec![],
+        interest_missions: vec![],
+        interest_themes: vec![],
+        participations: vec![],
+        preferred_language: Language::En,
+        consent: Consent { contact: true, partner_suggestions: true },
+    }
+}
+
+fn call(id: &str, version: u64) -> Call {
+    Call {
+        id: CallId::parse(id).expect("id"),
+        version,
+        programme: Programme::HorizonEurope,
+        title: format!("Call {id}"),
+        description: String::new(),
+        keywords: vec![],
+        action_type: None,
+        opening: None,
+        deadlines: vec![],
+        budget: Default::default(),
+        eligible_kinds: None,
+        eligible_countries: None,
+        min_consortium: None,
+        missions: vec![],
+        trl: None,
+        url: None,
+        status: CallStatus::Open,
+    }
+}
+
+async fn store(backend: Backend) -> (TestDb, Store) {
+    let db = TestDb::new(backend).await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    store.migrate().await.expect("migrations are idempotent");
+    (db, store)
+}
+
+async fn version_rule_is_deterministic(backend: Backend) {
+    let (_db, s) = store(backend).await;
+    let db = s.db();
+    // An update that arrives before its registration wins; the late registration is stale.
+    assert_eq!(registry::put_organisation(db, &org("a", 2)).await.expect("put"), Applied::Applied);
+    assert_eq!(registry::put_organisation(db, &org("a", 1)).await.expect("put"), Applied::Stale);
+    assert_eq!(registry::put_organisation(db, &org("a", 2)).await.expect("put"), Applied::Stale, "a repeat is stale");
+    assert_eq!(registry::put_organisation(db, &org("a", 3)).await.expect("put"), Applied::Applied);
+    let orgs = registry::organisations(db).await.expect("load");
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0].name, "Org a v3");
+    // A removal keeps a tombstone; an older registration cannot bring the organisation back.
+    let id = OrgId::parse("a").expect("id");
+    assert_eq!(registry::remove_organisation(db, &id, 4).await.expect("remove"), Applied::Applied);
+    assert_eq!(registry::put_organisation(db, &org("a", 3)).await.expect("put"), Applied::Stale);
+    assert!(registry::organisations(db).await.expect("load").is_empty());
+    assert_eq!(registry::organisation_version(db, &id).await.expect("version"), Some(4));
+    assert_eq!(registry::put_organisation(db, &org("a", 5)).await.expect("put"), Applied::Applied, "a newer one may");
+
+    assert_eq!(registry::put_call(db, &call("C-1", 1)).await.expect("put"), Applied::Applied);
+    assert_eq!(registry::close_call(db, &CallId::parse("C-1").expect("id"), 2).await.expect("close"), Applied::Applied);
+    assert_eq!(registry::put_call(db, &call("C-1", 1)).await.expect("put"), Applied::Stale);
+    assert!(registry::calls(db).await.expect("load").is_empty());
+}
+
+fn rec(org: &str, call: &str, score: u8) -> Recommendation {
+    let org = OrgId::parse(org).expect("id");
+    let target = Target::Call(CallId::parse(call).expect("id"));
+    Recommendation {
+        id: recommendation_id(&org, &target),
+        org_id: org,
+        target,
+        title: "t".into(),
+        url: None,
+        score,
+        rank: 1,
+        deadline: None,
+        explanation: Explanation {
+            language: Language::Sv,
+            summary: "s".into(),
+            eligibility: vec![],
+            matched_terms: vec!["hav".into()],
+            evidence: None,
+            ranker_version: RANKER_VERSION.into(),
+        },
+    }
+}
+
+async fn recommendations_and_outbox_commit_together(backend: Backend) {
+    let (_db, s) = store(backend).await;
+    let o = OrgId::parse("o").expect("id");
+    let changes = reconcile(vec![rec("o", "A", 60), rec("o", "B", 50)], vec![], 5, |_| String::new());
+    let events: Vec<OutboxEvent> = changes
+        .iter()
+        .map(|c| OutboxEvent {
+            event_id: format!("{}-{}", c.rec.id, c.revision),
+            subject: "s".into(),
+            event_type: "t".into(),
+            payload: "{}".into(),
+        })
+        .collect();
+    let txn = s.db().begin().await.expect("begin");
+    recommendations::apply(&txn, &changes).await.expect("apply");
+    outbox::enqueue(&txn, &events).await.expect("enqueue");
+    outbox::enqueue(&txn, &events).await.expect("enqueue twice is a no-op");
+    txn.commit().await.expect("commit");
+
+    let active = recommendations::active_for(s.db(), &o).await.expect("active");
+    assert_eq!(active.len(), 2);
+    assert_eq!(
+        active.iter().find(|p| p.rec.target.id() == "A").map(|p| p.rec.explanation.matched_terms.clone()),
+        Some(vec!["hav".into()])
+    );
+    let pending = outbox::pending(s.db(), 10).await.expect("pending");
+    assert_eq!(pending.len(), 2, "duplicates were ignored");
+    assert!(pending[0].seq < pending[1].seq);
+
+    // Withdraw B: the row turns inactive at revision 2.
+    let changes = reconcile(vec![rec("o", "A", 61)], active, 5, |_| "gone".into());
+    assert_eq!(changes.iter().map(|c| (c.kind, c.revision)).collect::<Vec<_>>(), vec![(ChangeKind::Withdrawn, 2)]);
+    recommendations::apply(s.db(), &changes).await.expect("apply");
+    assert_eq!(recommendations::active_for(s.db(), &o).await.expect("active").len(), 1);
+
+    outbox::mark_published(s.db(), &[pending[0].seq]).await.expect("mark");
+    assert_eq!(outbox::backlog(s.db()).await.expect("backlog"), 1);
+    assert_eq!(outbox::pending(s.db(), 10).await.expect("pending")[0].seq, pending[1].seq);
+}
+
+macro_rules! on_both {
+    ($($name:ident),*) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { super::$name(brygga_testkit::Backend::Sqlite).await } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { super::$name(brygga_testkit::Backend::Postgres).await } )* }
+    };
+}
+
+on_both!(version_rule_is_deterministic, recommendations_and_outbox_commit_together);
