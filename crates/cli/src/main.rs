@@ -1,1 +1,120 @@
-fn main() {}
+//! `brygga`: Brygga's command line. `demo` runs the main job end to end on embedded
+//! defaults; `serve` runs the services; `migrate` prepares the database; `import-topics`
+//! publishes Funding & Tenders exports. Errors are one line, never a panic.
+
+mod app;
+mod demo;
+mod ft_topics;
+mod import;
+
+use anyhow::Context;
+use app::Role;
+use brygga_domain::{Clock, FixedClock, SystemClock};
+use brygga_runtime::{telemetry, Config};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "brygga",
+    version,
+    about = "Mobilises organisations into EU Missions, smart specialisation and funding calls"
+)]
+struct Cli {
+    /// TOML configuration file (values in the environment override it).
+    #[arg(long, global = true, env = "BRYGGA_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the main job end to end on embedded defaults and print explained recommendations.
+    Demo(demo::DemoArgs),
+    /// Run the services until SIGTERM (all in one process by default).
+    Serve {
+        #[arg(long, value_enum, default_value = "all")]
+        role: Role,
+    },
+    /// Apply database migrations and exit (a Kubernetes Job).
+    Migrate,
+    /// Publish Funding & Tenders topic files as call events (needs NATS_URL).
+    ImportTopics(import::ImportArgs),
+    /// Print the effective configuration (secrets hidden).
+    Config,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .and_then(|rt| rt.block_on(run(cli)));
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cfg = Config::load(cli.config.as_deref())?;
+    telemetry::init(&cfg.log_format);
+    match cli.command {
+        Command::Demo(args) => demo::run(cfg, args).await,
+        Command::Serve { role } => serve(cfg, role).await,
+        Command::Migrate => {
+            let (_, store, nats, _, db) = app::connect(&Config { nats_url: cfg.nats_url.clone(), ..cfg }).await?;
+            drop(store);
+            if let Some(n) = nats {
+                n.stop().await;
+            }
+            println!("migrations applied to {db}");
+            Ok(())
+        }
+        Command::ImportTopics(args) => {
+            let url = cfg.nats_url.clone().context("import-topics publishes to a running Brygga: set NATS_URL")?;
+            let version = args.version.unwrap_or_else(import::default_version);
+            if args.dry_run {
+                let (calls, invalid) = import::read(&args.files, version)?;
+                println!("{} valid calls, {} invalid lines", calls.len(), invalid.len());
+                for i in invalid.iter().take(20) {
+                    println!("  - {i}");
+                }
+                return Ok(());
+            }
+            let bus = brygga_bus::Bus::connect(&url, &cfg.prefix, cfg.streams.clone(), cfg.consumer.clone()).await?;
+            bus.ensure_streams().await?;
+            let summary = import::import(&bus, &args.files, version, true).await?;
+            println!("{}: {summary}", args.files.iter().map(|p| import::display(p)).collect::<Vec<_>>().join(", "));
+            Ok(())
+        }
+        Command::Config => {
+            println!("{}", serde_json::to_string_pretty(&cfg)?);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(cfg: Config, role: Role) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = match cfg.as_of {
+        Some(d) => Arc::new(FixedClock::on(d)),
+        None => Arc::new(SystemClock),
+    };
+    let cancel = brygga_runtime::shutdown::on_signal();
+    let app = app::start(&cfg, role, clock, cancel.clone()).await?;
+    println!("brygga serving ({role:?}); NATS {}; {}. SIGTERM or Ctrl-C stops it.", app.nats_url, app.database);
+    while !cancel.is_cancelled() && !app.any_finished() {
+        tokio::select! {
+            _ = cancel.cancelled() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+    app.stop(Duration::from_secs(cfg.shutdown_timeout_secs)).await
+}

@@ -45,10 +45,11 @@ pub async fn enqueue(db: &impl ConnectionTrait, events: &[OutboxEvent]) -> Resul
     Ok(())
 }
 
-/// The oldest unpublished events, in order.
-pub async fn pending(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Pending>, StoreError> {
+/// The oldest unpublished events whose subject starts with `subject_prefix`, in order.
+pub async fn pending(db: &impl ConnectionTrait, subject_prefix: &str, limit: u64) -> Result<Vec<Pending>, StoreError> {
     let rows = outbox::Entity::find()
         .filter(outbox::Column::PublishedAt.is_null())
+        .filter(outbox::Column::Subject.starts_with(subject_prefix))
         .order_by_asc(outbox::Column::Seq)
         .limit(limit)
         .all(db)

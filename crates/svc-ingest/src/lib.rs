@@ -1,1 +1,171 @@
+//! The ingest (registry) service: consumes inbound organisation and call events, validates
+//! them, applies the version rule in the store, and announces accepted state on the
+//! registry subjects through the outbox, all in one transaction.
+//!
+//! Main items: [`run`], [`handle`]. Bad input is rejected to the dead-letter subject by the
+//! bus with the reason from [`brygga_events::Rejection`]; the next event is processed.
 
+use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
+use brygga_events::subject::{registry_call, registry_organisation, Stream};
+use brygga_events::{
+    decode, types, CallV1, CloudEvent, Decoded, Inbound, OrganisationV1, RegistryCallV1, RegistryOrganisationV1,
+};
+use brygga_store::outbox::OutboxEvent;
+use brygga_store::registry::{self, Applied};
+use brygga_store::{outbox, Store, StoreError, TransactionTrait};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, instrument};
+
+/// Durable consumer name, also the service name in dead letters.
+pub const DURABLE: &str = "ingest";
+const SOURCE: &str = "urn:brygga:ingest";
+
+/// What the ingest service needs.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    pub store: Store,
+    pub prefix: String,
+    pub max_event_bytes: usize,
+    /// Woken after each commit so the relay publishes at once.
+    pub wake: Arc<Notify>,
+}
+
+/// Runs the consumer and its outbox relay until `cancel` fires.
+pub async fn run(
+    bus: Bus,
+    ingest: Ingest,
+    outbox_poll: Duration,
+    stats: Arc<ConsumerStats>,
+    cancel: CancellationToken,
+) -> Result<(), brygga_bus::BusError> {
+    let relay = tokio::spawn(brygga_relay::run(
+        bus.clone(),
+        ingest.store.clone(),
+        format!("{}.registry.", ingest.prefix),
+        outbox_poll,
+        ingest.wake.clone(),
+        cancel.clone(),
+    ));
+    let spec = ConsumerSpec { stream: Stream::Inbound, durable: DURABLE.into() };
+    let result = bus.consume(spec, &stats, cancel, |d| handle(&ingest, d)).await;
+    let _ = relay.await;
+    let [acked, retried, dead, errors] = stats.get();
+    info!(acked, retried, dead_lettered = dead, stream_errors = errors, "ingest stopped");
+    result
+}
+
+/// Handles one inbound delivery.
+#[instrument(name = "ingest.handle", skip_all, fields(subject = %d.subject, seq = d.stream_sequence))]
+pub async fn handle(ingest: &Ingest, d: Delivery) -> Outcome {
+    let decoded = match decode(&d.payload, ingest.max_event_bytes) {
+        Ok(x) => x,
+        Err(rej) => return Outcome::Reject { code: rej.code().into(), reason: rej.to_string() },
+    };
+    if let Err(reason) = subject_fits(&d.subject, &decoded) {
+        return Outcome::Reject { code: "bad_envelope".into(), reason };
+    }
+    match persist(ingest, &decoded).await {
+        Ok(Applied::Applied) => {
+            ingest.wake.notify_one();
+            Outcome::Ack
+        }
+        Ok(Applied::Stale) => {
+            debug!(event_id = %decoded.event_id, "stale or repeated version; ignored");
+            Outcome::Ack
+        }
+        Err(e) if e.is_retryable() => Outcome::Retry(e.to_string()),
+        Err(e) => Outcome::Reject { code: "processing_failed".into(), reason: e.to_string() },
+    }
+}
+
+/// An organisation event must arrive on an organisation subject, a call event on a call subject.
+fn subject_fits(subject: &str, d: &Decoded) -> Result<(), String> {
+    let entity = if d.ty.starts_with("se.brygga.organisation.") { ".organisation." } else { ".call." };
+    if subject.contains(entity) {
+        Ok(())
+    } else {
+        Err(format!("event type {} does not belong on subject {subject}", d.ty))
+    }
+}
+
+fn envelope<T: Serialize>(
+    id: String,
+    ty: &str,
+    subject: String,
+    entity: &str,
+    data: T,
+) -> Result<OutboxEvent, StoreError> {
+    let ev = CloudEvent::new(id.clone(), SOURCE, ty, Some(entity.to_owned()), chrono::Utc::now(), data);
+    let payload = serde_json::to_string(&ev).map_err(|e| StoreError::Corrupt {
+        what: "event",
+        id: id.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(OutboxEvent { event_id: id, subject, event_type: ty.to_owned(), payload })
+}
+
+/// Applies the event and enqueues its registry announcement in one transaction.
+async fn persist(ingest: &Ingest, d: &Decoded) -> Result<Applied, StoreError> {
+    let p = &ingest.prefix;
+    let txn = ingest.store.db().begin().await?;
+    let caused_by = d.event_id.clone();
+    let (applied, event) = match &d.event {
+        Inbound::OrganisationUpserted(o) => {
+            let data = RegistryOrganisationV1 {
+                id: o.id.to_string(),
+                version: o.version,
+                organisation: Some(OrganisationV1::from_domain(o)),
+                caused_by,
+            };
+            let id = format!("registry-organisation-{}-v{}", o.id, o.version);
+            (
+                registry::put_organisation(&txn, o).await?,
+                envelope(
+                    id,
+                    types::REGISTRY_ORGANISATION,
+                    registry_organisation(p, o.id.as_str()),
+                    o.id.as_str(),
+                    data,
+                )?,
+            )
+        }
+        Inbound::OrganisationRemoved { id, version } => {
+            let data = RegistryOrganisationV1 { id: id.to_string(), version: *version, organisation: None, caused_by };
+            let eid = format!("registry-organisation-{id}-v{version}");
+            (
+                registry::remove_organisation(&txn, id, *version).await?,
+                envelope(eid, types::REGISTRY_ORGANISATION, registry_organisation(p, id.as_str()), id.as_str(), data)?,
+            )
+        }
+        Inbound::CallUpserted(c) => {
+            let data = RegistryCallV1 {
+                id: c.id.to_string(),
+                version: c.version,
+                call: Some(CallV1::from_domain(c)),
+                caused_by,
+            };
+            let id = format!("registry-call-{}-v{}", c.id, c.version);
+            (
+                registry::put_call(&txn, c).await?,
+                envelope(id, types::REGISTRY_CALL, registry_call(p, c.id.as_str()), c.id.as_str(), data)?,
+            )
+        }
+        Inbound::CallClosed { id, version } => {
+            let data = RegistryCallV1 { id: id.to_string(), version: *version, call: None, caused_by };
+            let eid = format!("registry-call-{id}-v{version}");
+            (
+                registry::close_call(&txn, id, *version).await?,
+                envelope(eid, types::REGISTRY_CALL, registry_call(p, id.as_str()), id.as_str(), data)?,
+            )
+        }
+    };
+    if applied == Applied::Applied {
+        outbox::enqueue(&txn, &[event]).await?;
+    }
+    txn.commit().await?;
+    Ok(applied)
+}

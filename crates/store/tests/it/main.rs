@@ -135,7 +135,7 @@ async fn recommendations_and_outbox_commit_together(backend: Backend) {
         active.iter().find(|p| p.rec.target.id() == "A").map(|p| p.rec.explanation.matched_terms.clone()),
         Some(vec!["hav".into()])
     );
-    let pending = outbox::pending(s.db(), 10).await.expect("pending");
+    let pending = outbox::pending(s.db(), "", 10).await.expect("pending");
     assert_eq!(pending.len(), 2, "duplicates were ignored");
     assert!(pending[0].seq < pending[1].seq);
 
@@ -147,7 +147,7 @@ async fn recommendations_and_outbox_commit_together(backend: Backend) {
 
     outbox::mark_published(s.db(), &[pending[0].seq]).await.expect("mark");
     assert_eq!(outbox::backlog(s.db()).await.expect("backlog"), 1);
-    assert_eq!(outbox::pending(s.db(), 10).await.expect("pending")[0].seq, pending[1].seq);
+    assert_eq!(outbox::pending(s.db(), "", 10).await.expect("pending")[0].seq, pending[1].seq);
 }
 
 macro_rules! on_both {

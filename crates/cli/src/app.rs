@@ -1,0 +1,158 @@
+//! Wiring: resolves NATS (configured or embedded) and the database (configured or a
+//! SQLite file), prepares streams and schema, and runs the services as tasks.
+
+use anyhow::Context;
+use brygga_bus::{Bus, ConsumerStats};
+use brygga_domain::{Catalogue, Clock};
+use brygga_runtime::{Config, ExposeSecret, NatsServer};
+use brygga_store::Store;
+use brygga_svc_ingest::Ingest;
+use brygga_svc_matcher::{Loops, Matcher};
+use chrono::NaiveDate;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+const CATALOGUE_JSON: &str = include_str!("../../../catalogue/catalogue.json");
+
+/// The shipped catalogue (missions, S3 areas) and the date of its call snapshot.
+pub fn catalogue() -> anyhow::Result<(Catalogue, NaiveDate)> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        snapshot_date: NaiveDate,
+        #[serde(flatten)]
+        catalogue: Catalogue,
+    }
+    let f: File = serde_json::from_str(CATALOGUE_JSON).context("reading the shipped catalogue")?;
+    Ok((f.catalogue, f.snapshot_date))
+}
+
+/// Which services this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// Ingest and matcher in one process (the embedded default).
+    All,
+    Ingest,
+    Matcher,
+}
+
+/// A running Brygga.
+#[derive(Debug)]
+pub struct App {
+    pub bus: Bus,
+    pub store: Store,
+    pub nats: Option<NatsServer>,
+    pub nats_url: String,
+    pub database: String,
+    pub cancel: CancellationToken,
+    pub ingest_stats: Arc<ConsumerStats>,
+    pub matcher_stats: Arc<ConsumerStats>,
+    tasks: Vec<JoinHandle<Result<(), brygga_bus::BusError>>>,
+}
+
+/// Connects to (or starts) NATS and the database, ensures streams and schema.
+pub async fn connect(cfg: &Config) -> anyhow::Result<(Bus, Store, Option<NatsServer>, String, String)> {
+    let (nats, url) = match &cfg.nats_url {
+        Some(u) => (None, u.clone()),
+        None => {
+            let server = NatsServer::start(&cfg.data_dir.join("nats")).await?;
+            let url = server.url();
+            info!(%url, store = %server.store_dir().display(), "started embedded nats-server");
+            (Some(server), url)
+        }
+    };
+    let bus = Bus::connect(&url, &cfg.prefix, cfg.streams.clone(), cfg.consumer.clone()).await?;
+    bus.ensure_streams().await?;
+    let (db_url, database) = match &cfg.database_url {
+        Some(u) => (u.expose_secret().to_owned(), redact(u.expose_secret())),
+        None => {
+            let path = cfg.data_dir.join("brygga.sqlite");
+            (Store::sqlite_url(&path)?, format!("SQLite file {}", path.display()))
+        }
+    };
+    let store = Store::connect(&db_url).await?;
+    store.migrate().await?;
+    Ok((bus, store, nats, url, database))
+}
+
+/// Hides a password in a database URL for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// Starts the services of `role`.
+pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<App> {
+    let (bus, store, nats, nats_url, database) = connect(cfg).await?;
+    let (catalogue, _) = catalogue()?;
+    let ingest_stats = Arc::new(ConsumerStats::default());
+    let matcher_stats = Arc::new(ConsumerStats::default());
+    let poll = Duration::from_millis(cfg.outbox_poll_ms);
+    let mut tasks = Vec::new();
+    if matches!(role, Role::All | Role::Ingest) {
+        let ingest = Ingest {
+            store: store.clone(),
+            prefix: cfg.prefix.clone(),
+            max_event_bytes: cfg.max_event_bytes,
+            wake: Arc::new(Notify::new()),
+        };
+        tasks.push(tokio::spawn(brygga_svc_ingest::run(
+            bus.clone(),
+            ingest,
+            poll,
+            ingest_stats.clone(),
+            cancel.clone(),
+        )));
+    }
+    if matches!(role, Role::All | Role::Matcher) {
+        let matcher = Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock).await?;
+        let loops = Loops { outbox_poll: poll, sweep_interval: Duration::from_secs(cfg.sweep_interval_secs) };
+        tasks.push(tokio::spawn(brygga_svc_matcher::run(
+            bus.clone(),
+            Arc::new(matcher),
+            loops,
+            matcher_stats.clone(),
+            cancel.clone(),
+        )));
+    }
+    info!(?role, nats = %nats_url, %database, prefix = %cfg.prefix, "brygga running");
+    Ok(App { bus, store, nats, nats_url, database, cancel, ingest_stats, matcher_stats, tasks })
+}
+
+impl App {
+    /// Waits for the services to end (after `cancel`), at most `timeout`, then stops NATS.
+    pub async fn stop(self, timeout: Duration) -> anyhow::Result<()> {
+        self.cancel.cancel();
+        let all = futures_util::future::join_all(self.tasks);
+        let mut failed = None;
+        match tokio::time::timeout(timeout, all).await {
+            Ok(results) => {
+                for r in results {
+                    match r {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => failed = Some(anyhow::Error::from(e)),
+                        Err(e) => failed = Some(anyhow::anyhow!("service task failed: {e}")),
+                    }
+                }
+            }
+            Err(_) => {
+                warn!(?timeout, "services did not stop in time; abandoning in-flight work (it will be redelivered)")
+            }
+        }
+        self.bus.client().flush().await.ok();
+        if let Some(n) = self.nats {
+            n.stop().await;
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Ends early if a service task has already failed (for `serve`).
+    pub fn any_finished(&self) -> bool {
+        self.tasks.iter().any(JoinHandle::is_finished)
+    }
+}

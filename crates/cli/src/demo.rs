@@ -1,0 +1,201 @@
+//! `brygga demo`: the main job end to end on embedded defaults. Publishes the shipped
+//! sample calls and Blekinge organisations (and two bad events), lets ingest and matcher
+//! run, then reads the recommendation events back from JetStream and prints them.
+
+use crate::app::{self, Role};
+use anyhow::Context;
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use brygga_bus::Bus;
+use brygga_domain::FixedClock;
+use brygga_events::subject::{self, Stream};
+use brygga_events::{types, CallV1, CloudEvent, DeadLetterV1, OrganisationV1, RecommendationV1};
+use brygga_runtime::Config;
+use chrono::NaiveDate;
+use comfy_table::{ContentArrangement, Table};
+use futures_util::StreamExt;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+const SAMPLE_CALLS: &str = include_str!("../../../catalogue/sample-calls.jsonl");
+const SAMPLE_ORGS: &str = include_str!("../../../catalogue/sample-orgs.jsonl");
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Evaluate deadlines as of this date (default: the sample snapshot's date).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
+    /// Where the demo keeps its SQLite file and NATS store (emptied at start).
+    #[arg(long, default_value = ".brygga/demo")]
+    pub data_dir: PathBuf,
+}
+
+pub async fn run(mut cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
+    let (_, snapshot) = app::catalogue()?;
+    let as_of = args.as_of.or(cfg.as_of).unwrap_or(snapshot);
+    if args.data_dir.exists() {
+        std::fs::remove_dir_all(&args.data_dir).with_context(|| format!("emptying {}", args.data_dir.display()))?;
+    }
+    cfg.data_dir = args.data_dir.clone();
+    if cfg.nats_url.is_some() {
+        // A shared server: keep this run's events apart from anything else on it.
+        cfg.prefix = format!("demo{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    }
+    println!("Brygga demo: matching as of {as_of} (sample snapshot {snapshot}; change with --as-of)");
+    let started = Instant::now();
+    let app = app::start(&cfg, Role::All, Arc::new(FixedClock::on(as_of)), CancellationToken::new()).await?;
+    let (calls, orgs) = publish_samples(&app.bus).await?;
+    publish_bad_events(&app.bus).await?;
+    let t_published = Instant::now();
+    wait_until_settled(&app).await?;
+    let settle = t_published.elapsed();
+
+    let recs = read_stream::<RecommendationV1>(&app.bus, Stream::Recommendations).await?;
+    let dead = read_stream::<DeadLetterV1>(&app.bus, Stream::DeadLetters).await?;
+    let published = recs.len();
+    print_recommendations(recs);
+    println!("\nDead letters (bad input is never dropped silently):");
+    for d in &dead {
+        println!("  - [{}] on {}: {}", d.reason_code, d.original_subject, d.reason);
+    }
+    println!(
+        "\nPublished {calls} calls and {orgs} organisations; {published} recommendation events on {}; settled {} ms after the last publish (total {} ms).",
+        subject::recommendations_all(&cfg.prefix),
+        settle.as_millis(),
+        started.elapsed().as_millis()
+    );
+    let [i_ok, i_retry, i_dead, _] = app.ingest_stats.get();
+    let [m_ok, m_retry, m_dead, _] = app.matcher_stats.get();
+    println!("Counters: ingest acked {i_ok}, retried {i_retry}, dead-lettered {i_dead}; matcher acked {m_ok}, retried {m_retry}, dead-lettered {m_dead}.");
+    let (nats, db) = (app.nats_url.clone(), app.database.clone());
+    app.stop(Duration::from_secs(cfg.shutdown_timeout_secs)).await?;
+    println!(
+        "Data: {db}; NATS: {nats} (store in {}). Run again to start afresh.",
+        args.data_dir.join("nats").display()
+    );
+    Ok(())
+}
+
+fn event<T>(ty: &str, entity: &str, version: u64, data: T) -> CloudEvent<T> {
+    let id =
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("urn:brygga:demo/{ty}/{entity}/{version}").as_bytes());
+    CloudEvent::new(id.to_string(), "urn:brygga:demo", ty, Some(entity.to_owned()), chrono::Utc::now(), data)
+}
+
+async fn publish_samples(bus: &Bus) -> anyhow::Result<(usize, usize)> {
+    let p = bus.prefix().to_owned();
+    let calls: Vec<CallV1> =
+        SAMPLE_CALLS.lines().map(serde_json::from_str).collect::<Result<_, _>>().context("sample calls")?;
+    for c in &calls {
+        bus.publish_event(&subject::inbound_call(&p, "published"), &event(types::CALL_PUBLISHED, &c.id, c.version, c))
+            .await?;
+    }
+    let orgs: Vec<OrganisationV1> =
+        SAMPLE_ORGS.lines().map(serde_json::from_str).collect::<Result<_, _>>().context("sample organisations")?;
+    for o in &orgs {
+        bus.publish_event(
+            &subject::inbound_organisation(&p, "registered"),
+            &event(types::ORGANISATION_REGISTERED, &o.id, o.version, o),
+        )
+        .await?;
+    }
+    Ok((calls.len(), orgs.len()))
+}
+
+/// Two poison events, to show that they are dead-lettered and the rest flows on.
+async fn publish_bad_events(bus: &Bus) -> anyhow::Result<()> {
+    let s = subject::inbound_organisation(bus.prefix(), "registered");
+    bus.publish_raw(&s, "demo-bad-json", types::ORGANISATION_REGISTERED, "{\"specversion\": \"1.0\", ".into()).await?;
+    let mut o: OrganisationV1 = serde_json::from_str(SAMPLE_ORGS.lines().next().unwrap_or_default())?;
+    o.id = "sample-typo".into();
+    o.org_number = Some("559912-3452".into());
+    o.country = Some("SW".into());
+    bus.publish_event(&s, &event(types::ORGANISATION_REGISTERED, &o.id, 1, &o)).await?;
+    Ok(())
+}
+
+async fn wait_until_settled(app: &app::App) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut quiet = 0;
+    while quiet < 3 {
+        anyhow::ensure!(Instant::now() < deadline, "the services did not settle within 120 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let backlog = app.bus.backlog(Stream::Inbound, brygga_svc_ingest::DURABLE).await?
+            + app.bus.backlog(Stream::Registry, brygga_svc_matcher::DURABLE).await?
+            + brygga_store::outbox::backlog(app.store.db()).await?;
+        quiet = if backlog == 0 { quiet + 1 } else { 0 };
+    }
+    Ok(())
+}
+
+/// Reads every event of a stream with an ephemeral consumer.
+pub async fn read_stream<T: serde::de::DeserializeOwned>(bus: &Bus, stream: Stream) -> anyhow::Result<Vec<T>> {
+    let mut s = bus.jetstream().get_stream(stream.name(bus.prefix())).await?;
+    let total = s.info().await?.state.messages;
+    if total == 0 {
+        return Ok(Vec::new());
+    }
+    let consumer = s
+        .create_consumer(pull::Config {
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::None,
+            ..Default::default()
+        })
+        .await?;
+    let mut out = Vec::new();
+    let mut batch = consumer.fetch().max_messages(total as usize).expires(Duration::from_secs(2)).messages().await?;
+    while let Some(m) = batch.next().await {
+        let m = m.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let ev: CloudEvent<T> = serde_json::from_slice(&m.payload).context("reading an event back")?;
+        out.push(ev.data);
+    }
+    Ok(out)
+}
+
+fn print_recommendations(events: Vec<RecommendationV1>) {
+    // Fold the event log into each recommendation's latest state.
+    let mut latest: BTreeMap<String, RecommendationV1> = BTreeMap::new();
+    for e in events {
+        if latest.get(&e.recommendation_id).is_none_or(|old| old.revision < e.revision) {
+            latest.insert(e.recommendation_id.clone(), e);
+        }
+    }
+    let names: BTreeMap<String, String> = SAMPLE_ORGS
+        .lines()
+        .filter_map(|l| serde_json::from_str::<OrganisationV1>(l).ok())
+        .map(|o| (o.id.clone(), format!("{} ({}, {})", o.name, o.kind, o.municipality.unwrap_or_default())))
+        .collect();
+    let mut by_org: BTreeMap<String, Vec<RecommendationV1>> = BTreeMap::new();
+    for r in latest.into_values().filter(|r| r.change != "withdrawn") {
+        by_org.entry(r.organisation_id.clone()).or_default().push(r);
+    }
+    for (org, mut recs) in by_org {
+        recs.sort_by(|a, b| b.score.cmp(&a.score));
+        println!("\n{} [{}]", names.get(&org).map_or(org.as_str(), String::as_str), org);
+        let mut t = Table::new();
+        t.set_content_arrangement(ContentArrangement::Dynamic).set_width(150).set_header([
+            "kind",
+            "recommendation",
+            "score",
+            "why",
+        ]);
+        for r in recs {
+            let mut why = r.explanation.summary.clone();
+            for l in r.explanation.eligibility.iter().filter(|l| l.status != "met" || l.criterion == "deadline") {
+                why.push_str(&format!("\n{} {}", if l.status == "met" { "✓" } else { "?" }, l.text));
+            }
+            if let Some(e) = &r.explanation.evidence {
+                why.push_str(&format!("\n“{e}”"));
+            }
+            t.add_row([
+                r.target.kind.clone(),
+                format!("{}\n{}", r.target.title, r.target.id),
+                r.score.to_string(),
+                why,
+            ]);
+        }
+        println!("{t}");
+    }
+}
