@@ -35,3 +35,24 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A clock a test or operator moves by hand.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn on(date: NaiveDate) -> Self {
+        Self(std::sync::Mutex::new(FixedClock::on(date).0))
+    }
+    pub fn set(&self, date: NaiveDate) {
+        if let Ok(mut t) = self.0.lock() {
+            *t = FixedClock::on(date).0;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|t| *t).unwrap_or_else(|p| *p.into_inner())
+    }
+}

@@ -19,7 +19,7 @@ mod org_number;
 mod recommendation;
 pub mod text;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 pub use country::{Country, CountryError};
 pub use eligibility::{allows, assess, Criterion, EligibilityLine, Tri};
 pub use ids::{CallId, IdError, OrgId};

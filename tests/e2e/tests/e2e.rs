@@ -1,0 +1,427 @@
+//! End to end: ingest and matcher in-process on a private nats-server (2.10+) and a real
+//! database (SQLite and PostgreSQL). Events go in on the inbound subjects; the assertions
+//! read what comes out on the recommendation and dead-letter subjects.
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use brygga_bus::{Bus, ConsumerStats};
+use brygga_domain::{recommendation_id, Catalogue, ManualClock, OrgId, RankerConfig, Target};
+use brygga_events::subject::{self, Stream};
+use brygga_events::{types, CloudEvent, DeadLetterV1, RecommendationV1};
+use brygga_runtime::{ConsumerSettings, StreamSettings};
+use brygga_store::Store;
+use brygga_svc_ingest::Ingest;
+use brygga_svc_matcher::{Loops, Matcher};
+use brygga_testkit::{Backend, TestDb, TestNats};
+use chrono::NaiveDate;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+const CATALOGUE: &str = include_str!("../../../catalogue/catalogue.json");
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+struct Harness {
+    _nats: TestNats,
+    _db: TestDb,
+    bus: Bus,
+    store: Store,
+    matcher: Arc<Matcher>,
+    clock: Arc<ManualClock>,
+    ingest_stats: Arc<ConsumerStats>,
+    cancel: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<Result<(), brygga_bus::BusError>>>,
+}
+
+impl Harness {
+    async fn start(backend: Backend) -> Self {
+        let nats = brygga_testkit::nats().await;
+        let db = TestDb::new(backend).await;
+        let prefix = brygga_testkit::prefix();
+        let consumers = ConsumerSettings { max_deliver: 3, ack_wait_secs: 5, backoff_ms: vec![50, 100] };
+        let bus = Bus::connect(&nats.url(), &prefix, StreamSettings::default(), consumers).await.expect("bus");
+        bus.ensure_streams().await.expect("streams");
+        bus.ensure_streams().await.expect("ensure_streams is idempotent");
+        let store = Store::connect(&db.url).await.expect("store");
+        store.migrate().await.expect("migrate");
+        let catalogue: Catalogue = serde_json::from_str(CATALOGUE).expect("catalogue");
+        let clock = Arc::new(ManualClock::on(date("2026-08-17")));
+        let matcher = Arc::new(
+            Matcher::load(store.clone(), catalogue, &prefix, RankerConfig::default(), clock.clone())
+                .await
+                .expect("matcher"),
+        );
+        let cancel = CancellationToken::new();
+        let ingest_stats = Arc::new(ConsumerStats::default());
+        let ingest = Ingest {
+            store: store.clone(),
+            prefix: prefix.clone(),
+            max_event_bytes: 16 * 1024,
+            wake: Arc::new(Notify::new()),
+        };
+        let poll = Duration::from_millis(50);
+        let loops = Loops { outbox_poll: poll, sweep_interval: Duration::from_secs(3600) };
+        let tasks = vec![
+            tokio::spawn(brygga_svc_ingest::run(bus.clone(), ingest, poll, ingest_stats.clone(), cancel.clone())),
+            tokio::spawn(brygga_svc_matcher::run(
+                bus.clone(),
+                matcher.clone(),
+                loops,
+                Arc::new(ConsumerStats::default()),
+                cancel.clone(),
+            )),
+        ];
+        Self { _nats: nats, _db: db, bus, store, matcher, clock, ingest_stats, cancel, tasks }
+    }
+
+    fn p(&self) -> &str {
+        self.bus.prefix()
+    }
+
+    async fn publish(&self, subject: &str, id: &str, ty: &str, data: Value) {
+        let ev = CloudEvent::new(id, "urn:test", ty, None, chrono::Utc::now(), data);
+        self.bus.publish_event(subject, &ev).await.expect("publish");
+    }
+
+    async fn org(&self, id: &str, data: Value) {
+        self.publish(&subject::inbound_organisation(self.p(), "registered"), id, types::ORGANISATION_REGISTERED, data)
+            .await;
+    }
+
+    async fn call(&self, id: &str, data: Value) {
+        self.publish(&subject::inbound_call(self.p(), "published"), id, types::CALL_PUBLISHED, data).await;
+    }
+
+    /// Waits until inbound, registry and outbox are all drained.
+    async fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut quiet = 0;
+        while quiet < 3 {
+            assert!(Instant::now() < deadline, "did not settle in 30 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let b = self.bus.backlog(Stream::Inbound, brygga_svc_ingest::DURABLE).await.unwrap_or(1)
+                + self.bus.backlog(Stream::Registry, brygga_svc_matcher::DURABLE).await.unwrap_or(1)
+                + brygga_store::outbox::backlog(self.store.db()).await.unwrap_or(1);
+            quiet = if b == 0 { quiet + 1 } else { 0 };
+        }
+    }
+
+    /// Every event on a stream, in order, read with an ephemeral consumer.
+    async fn read<T: serde::de::DeserializeOwned>(&self, stream: Stream, filter: &str) -> Vec<CloudEvent<T>> {
+        let mut s = self.bus.jetstream().get_stream(stream.name(self.p())).await.expect("stream");
+        let n = s.info().await.expect("info").state.messages as usize;
+        if n == 0 {
+            return Vec::new();
+        }
+        let c = s
+            .create_consumer(pull::Config {
+                deliver_policy: DeliverPolicy::All,
+                ack_policy: AckPolicy::None,
+                filter_subject: filter.to_owned(),
+                ..Default::default()
+            })
+            .await
+            .expect("consumer");
+        let mut out = Vec::new();
+        let mut msgs = c.fetch().max_messages(n).expires(Duration::from_millis(500)).messages().await.expect("fetch");
+        while let Some(Ok(m)) = msgs.next().await {
+            out.push(serde_json::from_slice(&m.payload).expect("event"));
+        }
+        out
+    }
+
+    async fn recs(&self) -> Vec<CloudEvent<RecommendationV1>> {
+        self.read(Stream::Recommendations, &subject::recommendations_all(self.p())).await
+    }
+
+    async fn stop(self) {
+        self.cancel.cancel();
+        for t in self.tasks {
+            t.await.expect("task").expect("service ended cleanly");
+        }
+    }
+}
+
+fn org(id: &str, version: u64, lang: &str, description: &str, keywords: &[&str]) -> Value {
+    json!({
+        "id": id, "version": version, "name": format!("Org {id}"), "kind": "sme", "country": "SE", "nuts": "SE221",
+        "nace": ["26.51"], "description": description, "description_language": lang, "keywords": keywords,
+        "interests": {"missions": ["ocean"], "themes": []}, "preferred_language": lang,
+        "consent": {"contact": true, "partner_suggestions": true}
+    })
+}
+
+fn call(id: &str, version: u64, title: &str, description: &str, deadline: &str) -> Value {
+    json!({
+        "id": id, "version": version, "programme": "horizon_europe", "title": title, "description": description,
+        "keywords": [], "deadlines": [deadline], "missions": ["ocean"], "status": "open",
+        "url": format!("https://example.org/{id}")
+    })
+}
+
+const OCEAN_CALL: &str = "HORIZON-MISS-2026-03-OCEAN-04";
+
+async fn seed(h: &Harness) {
+    h.call(
+        "ev-call-1",
+        call(
+            OCEAN_CALL,
+            1,
+            "Ocean technology testing sites",
+            "Test sites where companies trial marine sensors and ocean technology in the Baltic Sea.",
+            "2026-09-23",
+        ),
+    )
+    .await;
+    h.call(
+        "ev-call-2",
+        call(
+            "HORIZON-CL4-2027-01-MAT-PROD-02",
+            1,
+            "Advanced manufacturing",
+            "Metal forming and automation in factories.",
+            "2027-02-02",
+        ),
+    )
+    .await;
+    h.org(
+        "ev-org-1",
+        org(
+            "havsoga",
+            1,
+            "sv",
+            "Vi bygger marine sensors för havet och Östersjön, ocean technology.",
+            &["marine sensors", "ocean"],
+        ),
+    )
+    .await;
+    h.org(
+        "ev-org-2",
+        org(
+            "uni",
+            1,
+            "en",
+            "University research on ocean sensors and marine technology testing.",
+            &["marine technology"],
+        ),
+    )
+    .await;
+    h.settle().await;
+}
+
+async fn publishes_explained_recommendations(backend: Backend) {
+    let h = Harness::start(backend).await;
+    seed(&h).await;
+    let recs = h.recs().await;
+    let org = OrgId::parse("havsoga").expect("id");
+    let target = Target::Call(brygga_domain::CallId::parse(OCEAN_CALL).expect("id"));
+    let want_id = recommendation_id(&org, &target).to_string();
+    let rec = recs.iter().find(|e| e.data.recommendation_id == want_id).expect("org → ocean call recommended");
+    let d = &rec.data;
+    assert_eq!(rec.ty, types::RECOMMENDATION_CREATED);
+    assert_eq!(
+        (d.organisation_id.as_str(), d.target.kind.as_str(), d.target.id.as_str()),
+        ("havsoga", "call", OCEAN_CALL)
+    );
+    assert_eq!(d.target.url.as_deref(), Some("https://example.org/HORIZON-MISS-2026-03-OCEAN-04"));
+    assert!(d.score >= RankerConfig::default().floor && d.score <= 100);
+    assert_eq!(d.deadline.as_deref(), Some("2026-09-23"));
+    assert_eq!(d.explanation.language, "sv", "explained in the organisation's language");
+    assert!(d.explanation.summary.contains("Sista ansökningsdag"), "{}", d.explanation.summary);
+    assert!(
+        d.explanation.eligibility.iter().any(|l| l.criterion == "organisation_kind" && l.status == "unknown"),
+        "unknown is shown"
+    );
+    assert!(!d.explanation.matched_terms.is_empty());
+    assert!(d.explanation.evidence.as_deref().is_some_and(|e| e.contains("sensors")), "{:?}", d.explanation.evidence);
+    assert_eq!(d.explanation.ranker_version, brygga_domain::RANKER_VERSION);
+    assert!(d.caused_by.iter().any(|c| c.starts_with("ev-")), "caused_by names an inbound event: {:?}", d.caused_by);
+    // Every kind of target is recommended, and partners are never the organisation itself.
+    for kind in ["mission", "s3_area", "call", "partner"] {
+        assert!(
+            recs.iter().any(|e| e.data.organisation_id == "havsoga" && e.data.target.kind == kind),
+            "no {kind} recommendation"
+        );
+    }
+    assert!(!recs.iter().any(|e| e.data.target.kind == "partner" && e.data.target.id == e.data.organisation_id));
+    // Recommendation subjects carry the organisation id: one organisation can be followed alone.
+    let only = h.read::<RecommendationV1>(Stream::Recommendations, &subject::recommendations_for(h.p(), "uni")).await;
+    assert!(!only.is_empty() && only.iter().all(|e| e.data.organisation_id == "uni"));
+    // No event id twice.
+    let mut ids: Vec<_> = recs.iter().map(|e| e.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), recs.len());
+    h.stop().await;
+}
+
+async fn redelivery_and_repeats_do_not_duplicate(backend: Backend) {
+    let h = Harness::start(backend).await;
+    seed(&h).await;
+    let before = h.recs().await.len();
+    // The same event again (JetStream dedup), the same state under a new event id (stale
+    // version), and an older version: nothing new may be published.
+    h.org("ev-org-1", org("havsoga", 1, "sv", "x", &[])).await;
+    h.org(
+        "ev-org-1-again",
+        org(
+            "havsoga",
+            1,
+            "sv",
+            "Vi bygger marine sensors för havet och Östersjön, ocean technology.",
+            &["marine sensors", "ocean"],
+        ),
+    )
+    .await;
+    h.org("ev-org-1-old", org("havsoga", 0, "sv", "something else", &[])).await;
+    // A matcher restart re-reads the registry and recomputes: still nothing new.
+    h.matcher.sweep().await.expect("sweep");
+    h.settle().await;
+    assert_eq!(h.recs().await.len(), before, "no duplicates on redelivery, repeats or recomputation");
+    h.stop().await;
+}
+
+async fn closing_a_call_and_passing_deadlines_withdraw(backend: Backend) {
+    let h = Harness::start(backend).await;
+    seed(&h).await;
+    h.publish(
+        &subject::inbound_call(h.p(), "closed"),
+        "ev-close",
+        types::CALL_CLOSED,
+        json!({"id": OCEAN_CALL, "version": 2}),
+    )
+    .await;
+    h.settle().await;
+    let recs = h.recs().await;
+    let withdrawn: Vec<_> = recs.iter().filter(|e| e.ty == types::RECOMMENDATION_WITHDRAWN).collect();
+    assert!(withdrawn.iter().any(|e| e.data.target.id == OCEAN_CALL && e.data.organisation_id == "havsoga"));
+    let w = withdrawn.iter().find(|e| e.data.target.id == OCEAN_CALL).expect("withdrawn");
+    assert!(w.data.caused_by.contains(&"ev-close".to_owned()));
+    assert!(
+        w.data.explanation.summary.contains("stängd") || w.data.explanation.summary.contains("closed"),
+        "{}",
+        w.data.explanation.summary
+    );
+    assert!(w.data.revision >= 2);
+
+    // The manufacturing call's deadline passes: the sweep withdraws what was recommended.
+    let active_before = recs.iter().filter(|e| e.data.target.id == "HORIZON-CL4-2027-01-MAT-PROD-02").count();
+    h.clock.set(date("2027-02-03"));
+    h.matcher.sweep().await.expect("sweep");
+    h.settle().await;
+    let after = h.recs().await;
+    let gone = after
+        .iter()
+        .filter(|e| e.ty == types::RECOMMENDATION_WITHDRAWN && e.data.target.id == "HORIZON-CL4-2027-01-MAT-PROD-02")
+        .count();
+    assert_eq!(gone, active_before, "every recommendation of the expired call is withdrawn");
+    h.stop().await;
+}
+
+/// Every class of bad input is dead-lettered with its reason, and the next good event flows.
+async fn poison_events_are_dead_lettered_and_the_next_is_processed(backend: Backend) {
+    let h = Harness::start(backend).await;
+    seed(&h).await;
+    let s = subject::inbound_organisation(h.p(), "registered");
+    let good = org("fresh", 1, "en", "ocean sensors for marine technology", &["marine sensors"]);
+    let mut cases: Vec<(&str, Vec<u8>)> = vec![
+        ("malformed_json", b"{\"specversion\": ".to_vec()),
+        ("bad_envelope", serde_json::to_vec(&json!({"specversion": "1.0", "id": "x", "type": types::ORGANISATION_REGISTERED, "time": "2026-08-17T00:00:00Z", "data": {}})).expect("json")),
+        ("unknown_type", env("se.brygga.organisation.exploded.v1", good.clone())),
+        ("unsupported_version", env("se.brygga.organisation.registered.v7", good.clone())),
+        ("oversized", env(types::ORGANISATION_REGISTERED, with(&good, "description", json!("x".repeat(20_000))))),
+    ];
+    for (field, bad) in [
+        ("name", Value::Null),
+        ("country", json!("XX")),
+        ("nace", json!(["99.99"])),
+        ("org_number", json!("559912-3452")),
+        ("kind", json!("pirate")),
+    ] {
+        cases.push(("invalid_payload", env(types::ORGANISATION_REGISTERED, with(&good, field, bad))));
+    }
+    let bad_date = call("C-BAD", 1, "t", "d", "2026-02-30");
+    let bad_call = serde_json::to_vec(&CloudEvent::new(
+        "bad-date",
+        "urn:test",
+        types::CALL_PUBLISHED,
+        None,
+        chrono::Utc::now(),
+        bad_date,
+    ))
+    .expect("json");
+    for (i, (_, payload)) in cases.iter().enumerate() {
+        h.bus.publish_raw(&s, &format!("bad-{i}"), "x", payload.clone().into()).await.expect("publish");
+    }
+    h.bus
+        .publish_raw(&subject::inbound_call(h.p(), "published"), "bad-date", "x", bad_call.into())
+        .await
+        .expect("publish");
+    h.org("ev-good-after-poison", good).await;
+    h.settle().await;
+
+    let dead = h.read::<DeadLetterV1>(Stream::DeadLetters, &subject::dead_letters_all(h.p())).await;
+    let codes: Vec<&str> = dead.iter().map(|d| d.data.reason_code.as_str()).collect();
+    let mut want: Vec<&str> = cases.iter().map(|(c, _)| *c).chain(["invalid_payload"]).collect();
+    let mut got = codes.clone();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want, "each bad event is dead-lettered once, with its class");
+    for d in &dead {
+        assert_eq!(d.data.service, "ingest");
+        assert!(!d.data.reason.is_empty());
+        assert!(d.data.original_stream_sequence > 0);
+    }
+    let reasons: Vec<&str> = dead.iter().map(|d| d.data.reason.as_str()).collect();
+    for needle in ["missing field `name`", "country:", "nace:", "checksum", "kind:", "not a date", "exceeds the limit"]
+    {
+        assert!(reasons.iter().any(|r| r.contains(needle)), "no dead-letter reason mentions {needle:?}: {reasons:#?}");
+    }
+    assert_eq!(h.ingest_stats.get()[2], dead.len() as u64, "dead letters are counted");
+    assert!(
+        h.recs().await.iter().any(|e| e.data.organisation_id == "fresh"),
+        "the good event after the poison ones was processed"
+    );
+    h.stop().await;
+}
+
+fn env(ty: &str, data: Value) -> Vec<u8> {
+    serde_json::to_vec(&CloudEvent::new(
+        uuid::Uuid::new_v4().to_string(),
+        "urn:test",
+        ty,
+        None,
+        chrono::Utc::now(),
+        data,
+    ))
+    .expect("json")
+}
+
+fn with(v: &Value, field: &str, value: Value) -> Value {
+    let mut v = v.clone();
+    if value.is_null() {
+        v.as_object_mut().expect("object").remove(field);
+    } else {
+        v[field] = value;
+    }
+    v
+}
+
+macro_rules! on_both {
+    ($($name:ident),*) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(brygga_testkit::Backend::Sqlite).await } )* }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(brygga_testkit::Backend::Postgres).await } )* }
+    };
+}
+
+on_both!(
+    publishes_explained_recommendations,
+    redelivery_and_repeats_do_not_duplicate,
+    closing_a_call_and_passing_deadlines_withdraw,
+    poison_events_are_dead_lettered_and_the_next_is_processed
+);
