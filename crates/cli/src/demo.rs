@@ -172,7 +172,7 @@ fn print_recommendations(events: Vec<RecommendationV1>) {
         by_org.entry(r.organisation_id.clone()).or_default().push(r);
     }
     for (org, mut recs) in by_org {
-        recs.sort_by(|a, b| b.score.cmp(&a.score));
+        recs.sort_by_key(|r| std::cmp::Reverse(r.score));
         println!("\n{} [{}]", names.get(&org).map_or(org.as_str(), String::as_str), org);
         let mut t = Table::new();
         t.set_content_arrangement(ContentArrangement::Dynamic).set_width(150).set_header([

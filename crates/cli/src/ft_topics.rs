@@ -138,7 +138,7 @@ mod tests {
         assert_eq!(c.missions, vec!["adaptation", "soil"]);
         assert_eq!(c.budget.per_grant_min_eur, Some(10_000_000));
         assert_eq!(c.deadlines, vec!["2026-09-23"]);
-        assert_eq!((c.opening_date, c.trl, c.eligible_kinds), (None, None, None), "unknown stays unknown");
+        assert_eq!((&c.opening_date, &c.trl, &c.eligible_kinds), (&None, &None, &None), "unknown stays unknown");
         assert!(c.into_domain().is_ok());
     }
 

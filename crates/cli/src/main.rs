@@ -79,7 +79,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ImportTopics(args) => {
-            let url = cfg.nats_url.clone().context("import-topics publishes to a running Brygga: set NATS_URL")?;
             let version = args.version.unwrap_or_else(import::default_version);
             if args.dry_run {
                 let (calls, invalid) = import::read(&args.files, version)?;
@@ -89,6 +88,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
+            let url = cfg.nats_url.clone().context("import-topics publishes to a running Brygga: set NATS_URL")?;
             let bus = brygga_bus::Bus::connect(&url, &cfg.prefix, cfg.streams.clone(), cfg.consumer.clone()).await?;
             bus.ensure_streams().await?;
             let summary = import::import(&bus, &args.files, version, true).await?;

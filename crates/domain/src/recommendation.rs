@@ -128,7 +128,7 @@ pub fn reconcile(
         }
     }
     let mut gone: Vec<_> = active.into_values().collect();
-    gone.sort_by(|a, b| a.rec.id.cmp(&b.rec.id));
+    gone.sort_by_key(|p| p.rec.id);
     for mut p in gone {
         p.rec.explanation.summary = withdraw_reason(&p.rec);
         changes.push(Change { kind: ChangeKind::Withdrawn, rec: p.rec, revision: p.revision + 1 });

@@ -1,0 +1,147 @@
+//! Bus tests on a real nats-server: retries with backoff, dead-lettering after the last
+//! delivery, rejection, and refusal of servers older than 2.10.
+
+use brygga_bus::{Bus, BusError, ConsumerSpec, ConsumerStats, Outcome};
+use brygga_events::subject::{self, Stream};
+use brygga_events::{CloudEvent, DeadLetterV1};
+use brygga_runtime::{ConsumerSettings, StreamSettings};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+async fn bus(url: &str) -> Bus {
+    let consumers = ConsumerSettings { max_deliver: 3, ack_wait_secs: 5, backoff_ms: vec![20, 40] };
+    let bus =
+        Bus::connect(url, &brygga_testkit::prefix(), StreamSettings::default(), consumers).await.expect("connect");
+    bus.ensure_streams().await.expect("streams");
+    bus
+}
+
+async fn dead_letters(bus: &Bus, n: usize) -> Vec<DeadLetterV1> {
+    let stream = bus.jetstream().get_stream(Stream::DeadLetters.name(bus.prefix())).await.expect("stream");
+    let mut out = Vec::new();
+    for seq in 1..=n as u64 {
+        let m = stream.get_raw_message(seq).await.expect("dead letter stored");
+        let ev: CloudEvent<DeadLetterV1> = serde_json::from_slice(&m.payload).expect("dead letter json");
+        out.push(ev.data);
+    }
+    out
+}
+
+/// Runs a consumer until it has seen `until` deliveries, then stops it.
+async fn run_until(
+    bus: &Bus,
+    until: i64,
+    outcome: impl Fn(i64) -> Outcome + Send + Sync + 'static,
+) -> (Arc<ConsumerStats>, i64) {
+    let stats = Arc::new(ConsumerStats::default());
+    let seen = Arc::new(AtomicI64::new(0));
+    let cancel = CancellationToken::new();
+    let spec = ConsumerSpec { stream: Stream::Inbound, durable: "t".into() };
+    let task = {
+        let (bus, stats, seen, cancel) = (bus.clone(), stats.clone(), seen.clone(), cancel.clone());
+        let outcome = Arc::new(outcome);
+        tokio::spawn(async move {
+            bus.consume(spec, &stats, cancel, |d| {
+                let (seen, outcome) = (seen.clone(), outcome.clone());
+                async move {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    outcome(d.delivered)
+                }
+            })
+            .await
+        })
+    };
+    for _ in 0..200 {
+        if seen.load(Ordering::SeqCst) >= until && stats.get()[..3].iter().sum::<u64>() >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    cancel.cancel();
+    task.await.expect("task").expect("consume ends cleanly on cancel");
+    (stats, seen.load(Ordering::SeqCst))
+}
+
+#[tokio::test]
+async fn transient_failures_retry_then_succeed() {
+    let nats = brygga_testkit::nats().await;
+    let bus = bus(&nats.url()).await;
+    bus.publish_raw(&subject::inbound_call(bus.prefix(), "published"), "e1", "t", "{}".into()).await.expect("publish");
+    let (stats, seen) =
+        run_until(&bus, 3, |delivered| if delivered < 3 { Outcome::Retry("db busy".into()) } else { Outcome::Ack })
+            .await;
+    assert_eq!(seen, 3);
+    assert_eq!(stats.get(), [1, 2, 0, 0]);
+}
+
+#[tokio::test]
+async fn the_last_failed_delivery_is_dead_lettered_with_the_reason() {
+    let nats = brygga_testkit::nats().await;
+    let bus = bus(&nats.url()).await;
+    bus.publish_raw(&subject::inbound_call(bus.prefix(), "published"), "e1", "t", "payload".into())
+        .await
+        .expect("publish");
+    let (stats, seen) = run_until(&bus, 3, |_| Outcome::Retry("database unreachable".into())).await;
+    assert_eq!(seen, 3, "max_deliver = 3");
+    assert_eq!(stats.get(), [0, 2, 1, 0]);
+    let d = dead_letters(&bus, 1).await.remove(0);
+    assert_eq!(d.reason_code, "processing_failed");
+    assert!(d.reason.contains("3 deliveries") && d.reason.contains("database unreachable"), "{}", d.reason);
+    assert_eq!((d.payload.as_str(), d.deliveries, d.original_stream_sequence), ("payload", 3, 1));
+}
+
+#[tokio::test]
+async fn a_rejected_message_is_dead_lettered_at_once_and_the_next_is_handled() {
+    let nats = brygga_testkit::nats().await;
+    let bus = bus(&nats.url()).await;
+    let s = subject::inbound_call(bus.prefix(), "published");
+    bus.publish_raw(&s, "bad", "t", "bad".into()).await.expect("publish");
+    bus.publish_raw(&s, "good", "t", "good".into()).await.expect("publish");
+    let (stats, _) = run_until(&bus, 2, |_| {
+        // Reject the first message, accept the next.
+        static CALLS: AtomicI64 = AtomicI64::new(0);
+        if CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
+            Outcome::Reject { code: "invalid_payload".into(), reason: "no".into() }
+        } else {
+            Outcome::Ack
+        }
+    })
+    .await;
+    assert_eq!(stats.get(), [1, 0, 1, 0]);
+    assert_eq!(dead_letters(&bus, 1).await[0].reason_code, "invalid_payload");
+}
+
+#[tokio::test]
+async fn publishing_the_same_event_id_twice_is_a_duplicate() {
+    let nats = brygga_testkit::nats().await;
+    let bus = bus(&nats.url()).await;
+    let s = subject::inbound_call(bus.prefix(), "published");
+    let a = bus.publish_raw(&s, "same", "t", "1".into()).await.expect("publish");
+    let b = bus.publish_raw(&s, "same", "t", "1".into()).await.expect("publish");
+    assert!(!a.duplicate && b.duplicate);
+    let mut st = bus.jetstream().get_stream(Stream::Inbound.name(bus.prefix())).await.expect("stream");
+    assert_eq!(st.info().await.expect("info").state.messages, 1);
+}
+
+/// Debian's nats-server 2.9 runs on this machine at 127.0.0.1:4222; Brygga must refuse it.
+#[tokio::test]
+async fn servers_older_than_2_10_are_refused() {
+    let url = std::env::var("BRYGGA_TEST_OLD_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let Ok(client) = async_nats::connect(&url).await else {
+        eprintln!("SKIPPED: no NATS server at {url} to check the version gate against");
+        return;
+    };
+    let version = client.server_info().version;
+    let old = brygga_runtime::nats_server::parse_version(&version).is_some_and(|v| v < (2, 10));
+    if !old {
+        eprintln!("SKIPPED: the server at {url} is {version}, not older than 2.10");
+        return;
+    }
+    match Bus::connect(&url, "old", StreamSettings::default(), ConsumerSettings::default()).await {
+        Err(BusError::ServerTooOld(v)) => assert_eq!(v, version),
+        other => panic!("expected ServerTooOld, got {other:?}"),
+    }
+}

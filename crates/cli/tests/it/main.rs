@@ -1,0 +1,116 @@
+//! The `brygga` binary as a user runs it: one-line errors, the F&T importer, and a clean
+//! drain on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn brygga() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_brygga"));
+    c.env_remove("NATS_URL").env_remove("DATABASE_URL").env("RUST_LOG", "warn");
+    c
+}
+
+fn one_line_error(out: std::process::Output) -> String {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).trim_end().to_owned();
+    assert_eq!(err.lines().count(), 1, "one line, no panic or backtrace: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    err
+}
+
+#[test]
+fn config_errors_are_one_clear_line() {
+    let err = one_line_error(brygga().args(["--config", "/nonexistent/brygga.toml", "config"]).output().expect("run"));
+    assert!(err.contains("/nonexistent/brygga.toml does not exist"), "{err}");
+    let err = one_line_error(brygga().arg("config").env("BRYGGA_RANKER__FLOOR", "lots").output().expect("run"));
+    assert!(err.to_lowercase().contains("ranker.floor") && err.contains("lots"), "{err}");
+    let err = one_line_error(brygga().arg("config").env("BRYGGA_PREFIX", "a.b").output().expect("run"));
+    assert!(err.contains("prefix"), "{err}");
+    let err = one_line_error(brygga().args(["import-topics", "x.jsonl"]).output().expect("run"));
+    assert!(err.contains("NATS_URL"), "{err}");
+}
+
+#[test]
+fn config_layers_defaults_file_and_environment() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("brygga.toml");
+    std::fs::write(&file, "prefix = \"fromfile\"\n[ranker]\nfloor = 50\ntop_k_calls = 7\n").expect("write");
+    let out = brygga()
+        .args(["--config", file.to_str().expect("utf8"), "config"])
+        .env("BRYGGA_RANKER__FLOOR", "60")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cfg: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(cfg["prefix"], "fromfile");
+    assert_eq!(cfg["ranker"]["floor"], 60, "environment beats file");
+    assert_eq!(cfg["ranker"]["top_k_calls"], 7, "file beats defaults");
+    assert!(cfg.get("database_url").is_none(), "secrets are not printed");
+}
+
+const TOPICS: &str = r#"{"topicId":"HORIZON-MISS-2026-03-OCEAN-04","title":"Ocean technology test sites","deadline":"2026-09-23","callStatus":"open","budgetMin":"2500000","budgetMax":2900000,"keywords":"HORIZON-MISS-2026-03-OCEAN-04, Marine engineering","missions":["ocean"],"description":"Sites where marine technology is tested.","portalUrl":"https://example.org/a","actionType":"CSA"}
+{"title":"no id here"}
+{"topicId":"HORIZON-CL4-2027-01-MAT-PROD-02","title":"Advanced manufacturing","deadline":"2027-02-02","callStatus":"forthcoming","budgetMin":6000000,"budgetMax":8000000,"keywords":"['forming', 'automation']","missions":"[]","description":"Forming and automation.","actionType":"IA"}
+not json
+"#;
+
+#[tokio::test]
+async fn import_topics_publishes_call_events_and_reports_bad_lines() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("topics.jsonl");
+    std::fs::write(&file, TOPICS).expect("write");
+    let out = brygga().args(["import-topics", "--dry-run", file.to_str().expect("utf8")]).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("2 valid calls, 2 invalid lines"), "{text}");
+    assert!(text.contains("topics.jsonl:2: topicId is missing") && text.contains("topics.jsonl:4: not JSON"), "{text}");
+
+    let nats = brygga_testkit::nats().await;
+    let run = || {
+        brygga()
+            .args(["import-topics", "--version", "5", file.to_str().expect("utf8")])
+            .env("NATS_URL", nats.url())
+            .env("BRYGGA_PREFIX", "imp")
+            .output()
+            .expect("run")
+    };
+    let out = run();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("2 calls published, 0 already known (duplicates), 2 invalid lines"), "{text}");
+    let again = run();
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("0 calls published, 2 already known"),
+        "re-import is deduplicated"
+    );
+    let client = async_nats::connect(nats.url()).await.expect("connect");
+    let mut s = async_nats::jetstream::new(client).get_stream("IMP_IN").await.expect("stream");
+    assert_eq!(s.info().await.expect("info").state.messages, 2);
+}
+
+#[test]
+fn serve_drains_and_exits_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut child = brygga()
+        .arg("serve")
+        .env("BRYGGA_DATA_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
+    assert!(line.contains("brygga serving"), "{line}");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(25), "did not stop within 25 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
