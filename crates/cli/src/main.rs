@@ -4,6 +4,7 @@
 
 mod app;
 mod demo;
+mod eval;
 mod ft_topics;
 mod import;
 
@@ -43,6 +44,8 @@ enum Command {
     Migrate,
     /// Publish Funding & Tenders topic files as call events (needs NATS_URL).
     ImportTopics(import::ImportArgs),
+    /// Measure match quality on a benchmark set (Brygga beside BM25).
+    Eval(eval::EvalArgs),
     /// Print the effective configuration (secrets hidden).
     Config,
 }
@@ -95,6 +98,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}: {summary}", args.files.iter().map(|p| import::display(p)).collect::<Vec<_>>().join(", "));
             Ok(())
         }
+        Command::Eval(args) => eval::run(&cfg, args),
         Command::Config => {
             println!("{}", serde_json::to_string_pretty(&cfg)?);
             Ok(())

@@ -49,8 +49,12 @@ impl Default for RankerConfig {
 impl RankerConfig {
     /// Maps raw relevance (≥ 0) onto 0-100.
     pub fn calibrate(&self, raw: f32) -> u8 {
-        let s = 100.0 * (1.0 - (-raw.max(0.0) / self.saturation).exp());
-        s.round().clamp(0.0, 100.0) as u8
+        self.calibrate_fine(raw).round().clamp(0.0, 100.0) as u8
+    }
+
+    /// [`Self::calibrate`] without rounding, for rankings that must not tie.
+    pub fn calibrate_fine(&self, raw: f32) -> f32 {
+        100.0 * (1.0 - (-raw.max(0.0) / self.saturation).exp())
     }
 }
 
@@ -252,6 +256,20 @@ impl Index {
             .map(|(id, (call, _))| {
                 let raw = self.call_relevance(org, ov, call).0;
                 (id.clone(), raw, cfg.calibrate(raw))
+            })
+            .collect()
+    }
+
+    /// Raw relevance of an organisation to each mission, declared interests included.
+    pub fn mission_scores(&self, org_id: &OrgId) -> Vec<(MissionId, f32)> {
+        let (Some((org, _)), Some(ov)) = (self.orgs.get(org_id), self.org_vecs.get(org_id)) else { return Vec::new() };
+        self.catalogue
+            .missions
+            .iter()
+            .zip(&self.mission_vecs)
+            .map(|(m, mv)| {
+                let declared = if org.interest_missions.contains(&m.id) { BONUS_DECLARED_MISSION } else { 0.0 };
+                (m.id, ov.dot(mv).0 + declared)
             })
             .collect()
     }
