@@ -7,7 +7,7 @@
 
 use crate::eligibility::{allows, assess};
 use crate::recommendation::{recommendation_id, Explanation, Recommendation, Target, RANKER_VERSION};
-use crate::text::{detect_language, sentences, Analyzer};
+use crate::text::{detect_language, is_phrase, sentences, Analyzer};
 use crate::{Call, CallId, Catalogue, Language, MissionId, OrgId, Organisation};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,17 @@ pub struct RankerConfig {
     pub min_score_delta: u8,
     /// Raw relevance at which the score reaches 63 (1 - 1/e of 100).
     pub saturation: f32,
+    /// Field weights of a call's text.
+    pub title_weight: f32,
+    pub keyword_weight: f32,
+    pub body_weight: f32,
+    /// How much the rarity of a term among organisations' own texts counts (0 = not at all):
+    /// words every organisation uses ("data", "report") say little about which call fits.
+    pub org_idf_gamma: f32,
+    /// Weight of two-word phrases when organisations meet calls, missions, areas and partners.
+    pub phrase_weight: f32,
+    /// Weight of two-word phrases when calls are tagged with missions.
+    pub mission_phrase_weight: f32,
 }
 
 impl Default for RankerConfig {
@@ -42,6 +53,12 @@ impl Default for RankerConfig {
             max_per_org: 12,
             min_score_delta: 5,
             saturation: 0.12,
+            title_weight: 3.0,
+            keyword_weight: 2.0,
+            body_weight: 0.3,
+            org_idf_gamma: 1.0,
+            phrase_weight: 0.0,
+            mission_phrase_weight: 4.0,
         }
     }
 }
@@ -58,7 +75,7 @@ impl RankerConfig {
     }
 }
 
-/// Field weights of documents.
+/// Field weights of organisation and catalogue texts.
 const W_TITLE: f32 = 3.0;
 const W_KEYWORDS: f32 = 2.0;
 const W_BODY: f32 = 1.0;
@@ -92,58 +109,79 @@ impl Vector {
 }
 
 /// Everything Brygga matches over. Mutations keep the vectors current.
+///
+/// Two vector spaces share the term statistics: organisations meet calls, missions, areas and
+/// each other with `phrase_weight`; calls meet missions with `mission_phrase_weight`.
 #[derive(Debug)]
 pub struct Index {
     analyzer: Analyzer,
+    ranker: RankerConfig,
     catalogue: Catalogue,
     calls: BTreeMap<CallId, (Call, Doc)>,
     orgs: BTreeMap<OrgId, (Organisation, Doc)>,
     missions: Vec<Doc>,
     areas: Vec<Doc>,
+    /// IDF over the targets (calls, missions, areas).
     idf: HashMap<String, f32>,
+    /// IDF over the organisations' own texts.
+    org_idf: HashMap<String, f32>,
     call_vecs: HashMap<CallId, Vector>,
     org_vecs: HashMap<OrgId, Vector>,
     mission_vecs: Vec<Vector>,
     area_vecs: Vec<Vector>,
+    /// The call ↔ mission space.
+    call_vecs_m: HashMap<CallId, Vector>,
+    mission_vecs_m: Vec<Vector>,
 }
 
 impl Index {
-    pub fn new(catalogue: Catalogue) -> Self {
+    pub fn new(catalogue: Catalogue, ranker: RankerConfig) -> Self {
+        Self::with(catalogue, ranker, Vec::new(), Vec::new())
+    }
+
+    /// Builds an index holding `calls` and `orgs` in one pass.
+    pub fn with(catalogue: Catalogue, ranker: RankerConfig, calls: Vec<Call>, orgs: Vec<Organisation>) -> Self {
         let analyzer = Analyzer::default();
         let missions = catalogue.missions.iter().map(|m| mission_doc(&analyzer, m)).collect();
         let areas = catalogue.s3_areas.iter().map(|a| area_doc(&analyzer, a)).collect();
+        let calls = calls
+            .into_iter()
+            .map(|c| {
+                let d = call_doc(&analyzer, &c, &ranker);
+                (c.id.clone(), (c, d))
+            })
+            .collect();
+        let orgs = orgs
+            .into_iter()
+            .map(|o| {
+                let d = org_doc(&analyzer, &o, &catalogue);
+                (o.id.clone(), (o, d))
+            })
+            .collect();
         let mut ix = Self {
             analyzer,
+            ranker,
             catalogue,
-            calls: BTreeMap::new(),
-            orgs: BTreeMap::new(),
+            calls,
+            orgs,
             missions,
             areas,
             idf: HashMap::new(),
+            org_idf: HashMap::new(),
             call_vecs: HashMap::new(),
             org_vecs: HashMap::new(),
             mission_vecs: Vec::new(),
             area_vecs: Vec::new(),
+            call_vecs_m: HashMap::new(),
+            mission_vecs_m: Vec::new(),
         };
         ix.refresh();
         ix
     }
 
-    /// Builds an index holding `calls` and `orgs` in one pass.
-    pub fn with(catalogue: Catalogue, calls: Vec<Call>, orgs: Vec<Organisation>) -> Self {
-        let mut ix = Self::new(catalogue);
-        for c in calls {
-            let d = call_doc(&ix.analyzer, &c);
-            ix.calls.insert(c.id.clone(), (c, d));
-        }
-        for o in orgs {
-            let d = org_doc(&ix.analyzer, &o, &ix.catalogue);
-            ix.orgs.insert(o.id.clone(), (o, d));
-        }
-        ix.refresh();
-        ix
+    pub fn ranker(&self) -> &RankerConfig {
+        &self.ranker
     }
-
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue
     }
@@ -165,7 +203,7 @@ impl Index {
         if self.calls.get(&call.id).is_some_and(|(c, _)| c.version > call.version) {
             return false;
         }
-        let d = call_doc(&self.analyzer, &call);
+        let d = call_doc(&self.analyzer, &call, &self.ranker);
         self.calls.insert(call.id.clone(), (call, d));
         self.refresh();
         true
@@ -181,38 +219,58 @@ impl Index {
             return false;
         }
         let d = org_doc(&self.analyzer, &org, &self.catalogue);
-        let v = self.org_vector(&d);
-        self.org_vecs.insert(org.id.clone(), v);
         self.orgs.insert(org.id.clone(), (org, d));
+        self.refresh_orgs();
         true
     }
     pub fn remove_org(&mut self, id: &OrgId) {
-        self.orgs.remove(id);
-        self.org_vecs.remove(id);
+        if self.orgs.remove(id).is_some() {
+            self.refresh_orgs();
+        }
     }
 
     /// Recomputes IDF over the targets and every vector.
     fn refresh(&mut self) {
         let docs: Vec<&Doc> = self.calls.values().map(|(_, d)| d).chain(&self.missions).chain(&self.areas).collect();
-        let n = docs.len() as f32;
-        let mut df: HashMap<&str, u32> = HashMap::new();
-        for d in &docs {
-            for t in d.tf.keys() {
-                *df.entry(t.as_str()).or_default() += 1;
-            }
-        }
-        self.idf = df.into_iter().map(|(t, f)| (t.to_owned(), idf(n, f as f32))).collect();
-        self.call_vecs = self.calls.iter().map(|(id, (_, d))| (id.clone(), self.vector(d))).collect();
-        self.mission_vecs = self.missions.iter().map(|d| self.vector(d)).collect();
-        self.area_vecs = self.areas.iter().map(|d| self.vector(d)).collect();
-        self.org_vecs = self.orgs.iter().map(|(id, (_, d))| (id.clone(), self.org_vector(d))).collect();
+        self.idf = document_frequencies(&docs);
+        let (p, pm) = (self.ranker.phrase_weight, self.ranker.mission_phrase_weight);
+        self.call_vecs = self.calls.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, p, None))).collect();
+        self.mission_vecs = self.missions.iter().map(|d| self.vector(d, p, None)).collect();
+        self.area_vecs = self.areas.iter().map(|d| self.vector(d, p, None)).collect();
+        self.call_vecs_m = self.calls.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, pm, None))).collect();
+        self.mission_vecs_m = self.missions.iter().map(|d| self.vector(d, pm, None)).collect();
+        self.refresh_orgs();
     }
 
-    fn vector(&self, d: &Doc) -> Vector {
-        let n = (self.calls.len() + self.missions.len() + self.areas.len()) as f32;
+    /// Recomputes the organisation-side statistics and vectors.
+    fn refresh_orgs(&mut self) {
+        let docs: Vec<&Doc> = self.orgs.values().map(|(_, d)| d).collect();
+        self.org_idf = document_frequencies(&docs);
+        let (p, gamma) = (self.ranker.phrase_weight, self.ranker.org_idf_gamma);
+        self.org_vecs = self.orgs.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, p, Some(gamma)))).collect();
+    }
+
+    /// A unit TF-IDF vector: sublinear term frequency times target IDF; phrases scaled by
+    /// `phrase`. An organisation's vector (`org_gamma`) keeps only terms some target has (the
+    /// others cannot match and would only dilute it) and multiplies in its own-corpus IDF.
+    fn vector(&self, d: &Doc, phrase: f32, org_gamma: Option<f32>) -> Vector {
+        let n_targets = (self.calls.len() + self.missions.len() + self.areas.len()) as f32;
+        let max_own = idf(self.orgs.len() as f32, 1.0).max(f32::EPSILON);
         let mut v: HashMap<String, f32> =
             d.tf.iter()
-                .map(|(t, tf)| (t.clone(), (1.0 + tf).ln() * self.idf.get(t).copied().unwrap_or_else(|| idf(n, 0.0))))
+                .filter_map(|(t, tf)| {
+                    let scale = if is_phrase(t) { phrase } else { 1.0 };
+                    if scale <= 0.0 {
+                        return None;
+                    }
+                    let target_idf = match org_gamma {
+                        Some(_) => *self.idf.get(t)?,
+                        None => self.idf.get(t).copied().unwrap_or_else(|| idf(n_targets, 0.0)),
+                    };
+                    let own =
+                        org_gamma.map_or(1.0, |g| (self.org_idf.get(t).copied().unwrap_or(max_own) / max_own).powf(g));
+                    Some((t.clone(), (1.0 + tf * scale).ln() * target_idf * own))
+                })
                 .collect();
         let norm = v.values().map(|x| x * x).sum::<f32>().sqrt();
         if norm > 0.0 {
@@ -221,19 +279,10 @@ impl Index {
         Vector(v)
     }
 
-    /// Query terms absent from every target cannot match one; they are left out so that
-    /// they do not dilute the organisation's vector.
-    fn org_vector(&self, d: &Doc) -> Vector {
-        let known = Doc {
-            tf: d.tf.iter().filter(|(t, _)| self.idf.contains_key(*t)).map(|(t, w)| (t.clone(), *w)).collect(),
-            surfaces: HashMap::new(),
-        };
-        self.vector(&known)
-    }
-
     /// Every recommendation for `org_id` as of `today`: missions, S3 areas, calls, partners,
     /// each kind ranked and cut to its top-k, the floor applied, and the total capped.
-    pub fn recommend(&self, org_id: &OrgId, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {
+    pub fn recommend(&self, org_id: &OrgId, today: NaiveDate) -> Vec<Recommendation> {
+        let cfg = &self.ranker;
         let Some((org, _)) = self.orgs.get(org_id) else { return Vec::new() };
         if !org.consent.contact {
             return Vec::new();
@@ -249,7 +298,8 @@ impl Index {
     }
 
     /// Raw relevance of one organisation to every call, for evaluation (no eligibility, no floor).
-    pub fn call_scores(&self, org_id: &OrgId, cfg: &RankerConfig) -> Vec<(CallId, f32, u8)> {
+    pub fn call_scores(&self, org_id: &OrgId) -> Vec<(CallId, f32, u8)> {
+        let cfg = &self.ranker;
         let (Some((org, _)), Some(ov)) = (self.orgs.get(org_id), self.org_vecs.get(org_id)) else { return Vec::new() };
         self.calls
             .iter()
@@ -276,8 +326,8 @@ impl Index {
 
     /// Raw relevance of a call to each mission (call → mission tagging).
     pub fn call_mission_scores(&self, call_id: &CallId) -> Vec<(MissionId, f32)> {
-        let Some(cv) = self.call_vecs.get(call_id) else { return Vec::new() };
-        self.catalogue.missions.iter().zip(&self.mission_vecs).map(|(m, mv)| (m.id, cv.dot(mv).0)).collect()
+        let Some(cv) = self.call_vecs_m.get(call_id) else { return Vec::new() };
+        self.catalogue.missions.iter().zip(&self.mission_vecs_m).map(|(m, mv)| (m.id, cv.dot(mv).0)).collect()
     }
 
     fn call_relevance(&self, org: &Organisation, ov: &Vector, call: &Call) -> (f32, Vec<(String, f32)>) {
@@ -449,6 +499,17 @@ impl Index {
     }
 }
 
+fn document_frequencies(docs: &[&Doc]) -> HashMap<String, f32> {
+    let n = docs.len() as f32;
+    let mut df: HashMap<&str, u32> = HashMap::new();
+    for d in docs {
+        for t in d.tf.keys() {
+            *df.entry(t.as_str()).or_default() += 1;
+        }
+    }
+    df.into_iter().map(|(t, f)| (t.to_owned(), idf(n, f as f32))).collect()
+}
+
 fn idf(n: f32, df: f32) -> f32 {
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
@@ -464,12 +525,12 @@ fn rank(mut recs: Vec<Recommendation>, k: usize, floor: u8) -> Vec<Recommendatio
     recs
 }
 
-fn call_doc(a: &Analyzer, c: &Call) -> Doc {
+fn call_doc(a: &Analyzer, c: &Call, w: &RankerConfig) -> Doc {
     let lang = detect_language(&format!("{} {}", c.title, c.description));
     let mut d = Doc::default();
-    a.add_weighted(&c.title, lang, W_TITLE, &mut d.tf, &mut d.surfaces);
-    a.add_weighted(&c.keywords.join(" , "), lang, W_KEYWORDS, &mut d.tf, &mut d.surfaces);
-    a.add_weighted(&c.description, lang, W_BODY, &mut d.tf, &mut d.surfaces);
+    a.add_weighted(&c.title, lang, w.title_weight, &mut d.tf, &mut d.surfaces);
+    a.add_weighted(&c.keywords.join(" , "), lang, w.keyword_weight, &mut d.tf, &mut d.surfaces);
+    a.add_weighted(&c.description, lang, w.body_weight, &mut d.tf, &mut d.surfaces);
     d
 }
 
@@ -678,6 +739,10 @@ mod tests {
     }
 
     fn fixture() -> Index {
+        fixture_with(RankerConfig::default())
+    }
+
+    fn fixture_with(cfg: RankerConfig) -> Index {
         let calls = vec![
             call("SENSORS", "Marine sensors for ocean monitoring", "2026-10-01"),
             call("EXPIRED", "Marine sensors for ocean monitoring and buoys", "2026-01-01"),
@@ -692,7 +757,7 @@ mod tests {
             org("b", OrgKind::University, "Research on ocean monitoring with marine sensors", Language::Sv),
             loner,
         ];
-        Index::with(catalogue(), calls, orgs)
+        Index::with(catalogue(), cfg, calls, orgs)
     }
 
     fn targets(recs: &[Recommendation], kind: &str) -> Vec<String> {
@@ -702,7 +767,7 @@ mod tests {
     #[test]
     fn recommends_relevant_open_calls_only() {
         let ix = fixture();
-        let recs = ix.recommend(&OrgId::parse("a").expect("id"), date("2026-08-17"), &RankerConfig::default());
+        let recs = ix.recommend(&OrgId::parse("a").expect("id"), date("2026-08-17"));
         let calls = targets(&recs, "call");
         assert_eq!(calls, vec!["SENSORS"], "relevant and open; the expired twin and the off-topic ones are out");
         let r = recs.iter().find(|r| r.target.id() == "SENSORS").expect("sensors");
@@ -724,23 +789,20 @@ mod tests {
         let mut ix = fixture();
         let today = date("2026-10-02");
         let a = OrgId::parse("a").expect("id");
-        assert!(
-            targets(&ix.recommend(&a, today, &RankerConfig::default()), "call").is_empty(),
-            "every deadline passed"
-        );
+        assert!(targets(&ix.recommend(&a, today), "call").is_empty(), "every deadline passed");
         let mut c = call("UNI-ONLY", "Marine sensors for ocean monitoring", "2027-01-01");
         c.eligible_kinds = Some(vec![OrgKind::University]);
         ix.upsert_call(c);
-        let recs = ix.recommend(&a, today, &RankerConfig::default());
+        let recs = ix.recommend(&a, today);
         assert!(!targets(&recs, "call").contains(&"UNI-ONLY".to_owned()), "an SME may not apply");
-        let b = ix.recommend(&OrgId::parse("b").expect("id"), today, &RankerConfig::default());
+        let b = ix.recommend(&OrgId::parse("b").expect("id"), today);
         assert!(targets(&b, "call").contains(&"UNI-ONLY".to_owned()), "a university may");
     }
 
     #[test]
     fn partners_are_consenting_others_and_explanations_follow_the_language() {
         let ix = fixture();
-        let b = ix.recommend(&OrgId::parse("b").expect("id"), date("2026-08-17"), &RankerConfig::default());
+        let b = ix.recommend(&OrgId::parse("b").expect("id"), date("2026-08-17"));
         let partners = targets(&b, "partner");
         assert_eq!(partners, vec!["a"], "never itself, never one that did not consent");
         assert!(b.iter().all(|r| r.explanation.language == Language::Sv));
@@ -757,22 +819,21 @@ mod tests {
         a.consent.contact = false;
         a.version = 2;
         ix.upsert_org(a);
-        assert!(ix.recommend(&OrgId::parse("a").expect("id"), date("2026-08-17"), &RankerConfig::default()).is_empty());
+        assert!(ix.recommend(&OrgId::parse("a").expect("id"), date("2026-08-17")).is_empty());
     }
 
     #[test]
     fn floor_top_k_and_cap_bound_the_output() {
-        let ix = fixture();
         let a = OrgId::parse("a").expect("id");
-        let all = ix.recommend(&a, date("2026-08-17"), &RankerConfig { floor: 0, ..RankerConfig::default() });
+        let today = date("2026-08-17");
+        let all = fixture_with(RankerConfig { floor: 0, ..RankerConfig::default() }).recommend(&a, today);
         let cut = all.iter().map(|r| r.score).max().expect("some");
-        let strict = RankerConfig { floor: cut, ..RankerConfig::default() };
-        let kept = ix.recommend(&a, date("2026-08-17"), &strict);
+        let kept = fixture_with(RankerConfig { floor: cut, ..RankerConfig::default() }).recommend(&a, today);
         assert!(kept.len() < all.len() && kept.iter().all(|r| r.score >= cut), "no padding below the floor");
-        let tiny = RankerConfig { max_per_org: 1, floor: 0, ..RankerConfig::default() };
-        assert_eq!(ix.recommend(&a, date("2026-08-17"), &tiny).len(), 1);
-        let k1 = RankerConfig { top_k_calls: 1, floor: 0, ..RankerConfig::default() };
-        assert_eq!(targets(&ix.recommend(&a, date("2026-08-17"), &k1), "call").len(), 1);
+        let tiny = fixture_with(RankerConfig { max_per_org: 1, floor: 0, ..RankerConfig::default() });
+        assert_eq!(tiny.recommend(&a, today).len(), 1);
+        let k1 = fixture_with(RankerConfig { top_k_calls: 1, floor: 0, ..RankerConfig::default() });
+        assert_eq!(targets(&k1.recommend(&a, today), "call").len(), 1);
     }
 
     #[test]

@@ -70,7 +70,9 @@ impl Analyzer {
             .collect()
     }
 
-    /// Weighted term frequencies of a text, added into `into`, remembering one surface form per stem.
+    /// Weighted term frequencies of a text, added into `into`, remembering one surface form per
+    /// stem. Adjacent stems also count as a phrase `a_b` (stems never contain `_`), so that
+    /// "climate risk" can weigh more than "climate" and "risk" apart; see [`is_phrase`].
     pub fn add_weighted(
         &self,
         text: &str,
@@ -79,11 +81,22 @@ impl Analyzer {
         into: &mut HashMap<String, f32>,
         surfaces: &mut HashMap<String, String>,
     ) {
-        for t in self.terms(text, lang) {
+        let terms = self.terms(text, lang);
+        for w in terms.windows(2) {
+            let key = format!("{}_{}", w[0].stem, w[1].stem);
+            *into.entry(key.clone()).or_default() += weight;
+            surfaces.entry(key).or_insert_with(|| format!("{} {}", w[0].surface, w[1].surface));
+        }
+        for t in terms {
             *into.entry(t.stem.clone()).or_default() += weight;
             surfaces.entry(t.stem).or_insert(t.surface);
         }
     }
+}
+
+/// Whether a term key is a phrase of two stems.
+pub fn is_phrase(term: &str) -> bool {
+    term.contains('_')
 }
 
 /// Alphanumeric runs; hyphens split words (`climate-neutral` → `climate`, `neutral`).

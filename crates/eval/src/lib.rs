@@ -113,7 +113,7 @@ pub fn evaluate(set: &EvalSet, opts: &Options) -> Result<Outcome, EvalError> {
     let missions = set.missions.as_ref().map(|ms| enrich(ms, &opts.catalogue));
     let catalogue = Catalogue { missions: missions.clone().unwrap_or_default(), s3_areas: vec![] };
     let started = Instant::now();
-    let index = Index::with(catalogue, calls.clone(), set.orgs.clone());
+    let index = Index::with(catalogue, opts.ranker.clone(), calls.clone(), set.orgs.clone());
     let build_ms = started.elapsed().as_secs_f64() * 1e3;
     let mut runs = Vec::new();
     let mut scores = Vec::new();
@@ -125,7 +125,7 @@ pub fn evaluate(set: &EvalSet, opts: &Options) -> Result<Outcome, EvalError> {
         let mut empty = 0;
         let mut rankings = Vec::new();
         for o in &set.orgs {
-            let scored = index.call_scores(&o.id, &opts.ranker);
+            let scored = index.call_scores(&o.id);
             let best = scored.iter().map(|s| s.2).max().unwrap_or(0);
             if best < opts.ranker.floor {
                 empty += 1;

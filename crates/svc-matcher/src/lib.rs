@@ -49,7 +49,7 @@ impl Matcher {
         let calls = registry::calls(store.db()).await?;
         let orgs = registry::organisations(store.db()).await?;
         info!(calls = calls.len(), organisations = orgs.len(), "matching index loaded");
-        let index = Index::with(catalogue, calls, orgs);
+        let index = Index::with(catalogue, ranker.clone(), calls, orgs);
         Ok(Self {
             index: Mutex::new(index),
             store,
@@ -137,7 +137,7 @@ impl Matcher {
         let orgs: BTreeSet<OrgId> = index.orgs().map(|o| o.id.clone()).chain(active.keys().cloned()).collect();
         let mut changes: Vec<Change> = Vec::new();
         for org in orgs {
-            let desired = index.recommend(&org, today, &self.ranker);
+            let desired = index.recommend(&org, today);
             let current = active.remove(&org).unwrap_or_default();
             changes
                 .extend(reconcile(desired, current, self.ranker.min_score_delta, |r| index.withdraw_reason(r, today)));
