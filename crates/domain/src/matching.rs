@@ -40,6 +40,10 @@ pub struct RankerConfig {
     pub phrase_weight: f32,
     /// Weight of two-word phrases when calls are tagged with missions.
     pub mission_phrase_weight: f32,
+    /// Pseudo-relevance feedback for organisation → call: weight of the centroid of the
+    /// `call_feedback_depth` best calls added to the organisation's vector (0 = off).
+    pub call_feedback: f32,
+    pub call_feedback_depth: usize,
 }
 
 impl Default for RankerConfig {
@@ -57,8 +61,10 @@ impl Default for RankerConfig {
             keyword_weight: 2.0,
             body_weight: 0.3,
             org_idf_gamma: 1.0,
-            phrase_weight: 0.0,
+            phrase_weight: 0.5,
             mission_phrase_weight: 4.0,
+            call_feedback: 0.0,
+            call_feedback_depth: 3,
         }
     }
 }
@@ -81,6 +87,8 @@ const W_KEYWORDS: f32 = 2.0;
 const W_BODY: f32 = 1.0;
 const W_NACE: f32 = 1.5;
 const W_HISTORY: f32 = 1.5;
+/// Organisations at which the organisation-side IDF counts half.
+const ORG_IDF_SHRINK: f32 = 50.0;
 /// Bonuses added to cosine relevance.
 const BONUS_DECLARED_MISSION: f32 = 0.12;
 const BONUS_NACE_AREA: f32 = 0.10;
@@ -246,7 +254,9 @@ impl Index {
     fn refresh_orgs(&mut self) {
         let docs: Vec<&Doc> = self.orgs.values().map(|(_, d)| d).collect();
         self.org_idf = document_frequencies(&docs);
-        let (p, gamma) = (self.ranker.phrase_weight, self.ranker.org_idf_gamma);
+        // Shrunk towards 0 while there are few organisations: their statistics are noise.
+        let n = self.orgs.len() as f32;
+        let (p, gamma) = (self.ranker.phrase_weight, self.ranker.org_idf_gamma * n / (n + ORG_IDF_SHRINK));
         self.org_vecs = self.orgs.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, p, Some(gamma)))).collect();
     }
 
@@ -301,10 +311,11 @@ impl Index {
     pub fn call_scores(&self, org_id: &OrgId) -> Vec<(CallId, f32, u8)> {
         let cfg = &self.ranker;
         let (Some((org, _)), Some(ov)) = (self.orgs.get(org_id), self.org_vecs.get(org_id)) else { return Vec::new() };
+        let ov = self.expand(ov);
         self.calls
             .iter()
             .map(|(id, (call, _))| {
-                let raw = self.call_relevance(org, ov, call).0;
+                let raw = self.call_relevance(org, &ov, call).0;
                 (id.clone(), raw, cfg.calibrate(raw))
             })
             .collect()
@@ -330,6 +341,30 @@ impl Index {
         self.catalogue.missions.iter().zip(&self.mission_vecs_m).map(|(m, mv)| (m.id, cv.dot(mv).0)).collect()
     }
 
+    /// Pseudo-relevance feedback (Rocchio): the organisation's vector plus `call_feedback`
+    /// times the centroid of its best-matching calls, so that it also meets their vocabulary.
+    fn expand(&self, ov: &Vector) -> Vector {
+        let (k, beta) = (self.ranker.call_feedback_depth, self.ranker.call_feedback);
+        if k == 0 || beta <= 0.0 {
+            return ov.clone();
+        }
+        let mut scored: Vec<(f32, &CallId)> = self.call_vecs.iter().map(|(id, cv)| (ov.dot(cv).0, id)).collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        let top: Vec<&Vector> =
+            scored.iter().take(k).filter(|(s, _)| *s > 0.0).filter_map(|(_, id)| self.call_vecs.get(*id)).collect();
+        let mut sum = ov.0.clone();
+        for cv in &top {
+            for (t, w) in &cv.0 {
+                *sum.entry(t.clone()).or_default() += beta * w / top.len() as f32;
+            }
+        }
+        let norm = sum.values().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            sum.values_mut().for_each(|x| *x /= norm);
+        }
+        Vector(sum)
+    }
+
     fn call_relevance(&self, org: &Organisation, ov: &Vector, call: &Call) -> (f32, Vec<(String, f32)>) {
         let (cos, parts) = self.call_vecs.get(&call.id).map(|cv| ov.dot(cv)).unwrap_or_default();
         let bonus =
@@ -339,6 +374,7 @@ impl Index {
 
     fn call_recs(&self, org: &Organisation, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {
         let Some(ov) = self.org_vecs.get(&org.id) else { return Vec::new() };
+        let ov = &self.expand(ov);
         let lang = org.preferred_language;
         self.calls
             .values()
