@@ -1,7 +1,6 @@
 //! Wiring: resolves NATS (configured or embedded) and the database (configured or a
 //! SQLite file), prepares streams and schema, and runs the services as tasks.
 
-use anyhow::Context;
 use brygga_bus::{Bus, ConsumerStats};
 use brygga_domain::{Catalogue, Clock};
 use brygga_runtime::{Config, ExposeSecret, NatsServer};
@@ -16,18 +15,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-const CATALOGUE_JSON: &str = include_str!("../../../catalogue/catalogue.json");
-
 /// The shipped catalogue (missions, S3 areas) and the date of its call snapshot.
 pub fn catalogue() -> anyhow::Result<(Catalogue, NaiveDate)> {
-    #[derive(serde::Deserialize)]
-    struct File {
-        snapshot_date: NaiveDate,
-        #[serde(flatten)]
-        catalogue: Catalogue,
-    }
-    let f: File = serde_json::from_str(CATALOGUE_JSON).context("reading the shipped catalogue")?;
-    Ok((f.catalogue, f.snapshot_date))
+    Ok(Catalogue::shipped())
 }
 
 /// Which services this process runs.

@@ -114,6 +114,19 @@ impl fmt::Display for NaceCode {
     }
 }
 
+/// Parallel (Swedish, English) titles: every NACE code, and every SNI 2007 code with the
+/// English title of its NACE class. The raw material of the cross-lingual lexicon.
+pub fn parallel_titles() -> Vec<(&'static str, &'static str)> {
+    let t = tables();
+    let nace = t.nace.values().map(|e| (e.title_sv, e.title_en));
+    let sni = SNI_TSV.lines().filter(|l| !l.starts_with('#')).filter_map(|l| {
+        let c: Vec<&str> = l.split('\t').collect();
+        let e = t.nace.get(c.get(1)?)?;
+        Some((*c.get(2)?, e.title_en))
+    });
+    nace.chain(sni).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@
 
 mod clock;
 mod country;
+pub mod crosslingual;
 mod eligibility;
 mod ids;
 mod industry;

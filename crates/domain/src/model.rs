@@ -315,6 +315,23 @@ pub struct Catalogue {
     pub s3_areas: Vec<S3Area>,
 }
 
+impl Catalogue {
+    /// The catalogue shipped in `catalogue/catalogue.json` (compiled in), and the date of the
+    /// sample call snapshot it goes with.
+    pub fn shipped() -> (Catalogue, NaiveDate) {
+        #[derive(Deserialize)]
+        struct File {
+            snapshot_date: NaiveDate,
+            #[serde(flatten)]
+            catalogue: Catalogue,
+        }
+        const JSON: &str = include_str!("../../../catalogue/catalogue.json");
+        // The file is part of the build; a test below proves it parses.
+        let f: File = serde_json::from_str(JSON).unwrap_or_else(|e| panic!("catalogue/catalogue.json: {e}"));
+        (f.catalogue, f.snapshot_date)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,6 +345,14 @@ mod tests {
         assert_eq!(s(Some(200), Some(60_000_000), Some(50_000_000)).is_sme(), Some(false));
         assert_eq!(s(Some(200), Some(60_000_000), None).is_sme(), None);
         assert_eq!(s(None, Some(1), Some(1)).is_sme(), None);
+    }
+
+    #[test]
+    fn the_shipped_catalogue_parses() {
+        let (c, date) = Catalogue::shipped();
+        assert_eq!(c.missions.len(), 5);
+        assert_eq!(c.s3_areas.len(), 3);
+        assert_eq!(date.to_string(), "2026-08-17");
     }
 
     #[test]

@@ -18,6 +18,9 @@ icke ingen inom inte jag ju kan kunde man med mellan men mig min mina mitt mot m
 och om oss på samma sedan sig sin sina sitta själv skulle som så sådan sådana till under upp ut utan vad var vara \
 varför varit varje vars vi vid vilka vilken vilket vår våra vårt än är åt över även samt också genom";
 
+/// Weight of an English translation relative to the Swedish word it translates.
+const TRANSLATION_WEIGHT: f32 = 0.7;
+
 /// A term of an analysed text: the stem used for matching and the word as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Term {
@@ -49,6 +52,11 @@ impl Default for Analyzer {
 }
 
 impl Analyzer {
+    /// The Swedish stem of one lower-case word.
+    pub fn stem_sv(&self, word: &str) -> String {
+        self.sv.stem(word).into_owned()
+    }
+
     /// The terms of `text`, in order. Stems carry a language-neutral form: both stemmers see
     /// the same lower-cased word, so shared loanwords (`digital`, `hydrogen`) meet across languages.
     pub fn terms(&self, text: &str, lang: Language) -> Vec<Term> {
@@ -82,6 +90,16 @@ impl Analyzer {
         surfaces: &mut HashMap<String, String>,
     ) {
         let terms = self.terms(text, lang);
+        if lang == Language::Sv {
+            // Cross-lingual bridge: English translations join the Swedish terms, at lower weight.
+            let lexicon = crate::crosslingual::Lexicon::get();
+            for t in &terms {
+                for tr in lexicon.translate(self, &t.stem, &t.surface) {
+                    *into.entry(tr.stem.clone()).or_default() += weight * TRANSLATION_WEIGHT * tr.weight;
+                    surfaces.entry(tr.stem).or_insert(tr.surface);
+                }
+            }
+        }
         for w in terms.windows(2) {
             let key = format!("{}_{}", w[0].stem, w[1].stem);
             *into.entry(key.clone()).or_default() += weight;

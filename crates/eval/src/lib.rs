@@ -70,7 +70,7 @@ pub struct Scores {
 }
 
 /// Settings of one evaluation.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Apply deadlines as of this date (none: the set defines the candidates).
     pub as_of: Option<NaiveDate>,
@@ -79,6 +79,13 @@ pub struct Options {
     pub catalogue: Catalogue,
     /// Run the BM25 baseline too (needs the `bm25` feature).
     pub baseline: bool,
+}
+
+impl Default for Options {
+    /// The service's ranker and the shipped catalogue; no deadline filter; no baseline.
+    fn default() -> Self {
+        Self { as_of: None, ranker: RankerConfig::default(), catalogue: Catalogue::shipped().0, baseline: false }
+    }
 }
 
 /// Everything an evaluation produced.
@@ -327,10 +334,12 @@ fn call_mission(
     (runs, Some(scores))
 }
 
+#[cfg(feature = "bm25")]
 fn call_text(c: &Call) -> String {
     format!("{} {} {}", c.title, c.keywords.join(" "), c.description)
 }
 
+#[cfg(feature = "bm25")]
 fn org_text(o: &brygga_domain::Organisation) -> String {
     let history: Vec<&str> = o.participations.iter().map(|p| p.project_title.as_str()).collect();
     format!("{} {} {}", o.description, o.keywords.join(" "), history.join(" "))

@@ -20,8 +20,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-const CATALOGUE: &str = include_str!("../../../catalogue/catalogue.json");
-
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
 }
@@ -49,7 +47,7 @@ impl Harness {
         bus.ensure_streams().await.expect("ensure_streams is idempotent");
         let store = Store::connect(&db.url).await.expect("store");
         store.migrate().await.expect("migrate");
-        let catalogue: Catalogue = serde_json::from_str(CATALOGUE).expect("catalogue");
+        let (catalogue, _) = Catalogue::shipped();
         let clock = Arc::new(ManualClock::on(date("2026-08-17")));
         let matcher = Arc::new(
             Matcher::load(store.clone(), catalogue, &prefix, RankerConfig::default(), clock.clone())
