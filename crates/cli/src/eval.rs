@@ -21,6 +21,9 @@ pub struct EvalArgs {
     /// Apply deadlines as of this date (by default the set defines the candidates).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<NaiveDate>,
+    /// Also cross-validate the ranking weights over K folds of the queries and report the folds.
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
 }
 
 pub fn run(cfg: &Config, args: EvalArgs) -> anyhow::Result<()> {
@@ -59,7 +62,22 @@ pub fn run(cfg: &Config, args: EvalArgs) -> anyhow::Result<()> {
     } else {
         print_table(&outcome.scores);
     }
-    println!("{}", serde_json::to_string(&summary(&outcome))?);
+    let cv = args.cv.map(|k| brygga_eval::cross_validate(&set, &Options { baseline: false, ..opts.clone() }, k));
+    for report in cv.iter().flatten() {
+        println!("cross-validation, {}: {} folds, weights chosen on the other folds", report.task, report.folds.len());
+        for f in &report.folds {
+            println!(
+                "  fold {} ({} queries): chose {}; train nDCG@10 {:.3}, held-out nDCG@10 {:.3}",
+                f.fold, f.test_queries, f.chosen, f.train_ndcg_at_10, f.test_ndcg_at_10
+            );
+        }
+        println!("  cross-validated nDCG@10 = {:.3}", report.cv_ndcg_at_10);
+    }
+    let mut line = summary(&outcome);
+    if let Some(cv) = cv {
+        line["cross_validation"] = serde_json::to_value(cv)?;
+    }
+    println!("{}", serde_json::to_string(&line)?);
     Ok(())
 }
 

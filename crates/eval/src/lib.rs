@@ -7,9 +7,11 @@
 
 #[cfg(feature = "bm25")]
 pub mod bm25;
+pub mod cv;
 pub mod metrics;
 mod set;
 
+pub use cv::{cross_validate, CvReport, Fold};
 pub use set::{EvalSet, Gold, SetError};
 
 use brygga_domain::{Call, Catalogue, Index, Mission, RankerConfig};
@@ -109,8 +111,15 @@ pub enum EvalError {
     Baseline(String),
 }
 
-/// Ranks and scores every task the set supports.
-pub fn evaluate(set: &EvalSet, opts: &Options) -> Result<Outcome, EvalError> {
+struct Prepared {
+    index: Index,
+    calls: Vec<Call>,
+    missions: Option<Vec<Mission>>,
+    build_ms: f64,
+}
+
+/// The candidates (deadlines applied only with `as_of`) and the index over them.
+fn prepare(set: &EvalSet, opts: &Options) -> Prepared {
     let calls: Vec<Call> = set
         .calls
         .iter()
@@ -121,45 +130,80 @@ pub fn evaluate(set: &EvalSet, opts: &Options) -> Result<Outcome, EvalError> {
     let catalogue = Catalogue { missions: missions.clone().unwrap_or_default(), s3_areas: vec![] };
     let started = Instant::now();
     let index = Index::with(catalogue, opts.ranker.clone(), calls.clone(), set.orgs.clone());
-    let build_ms = started.elapsed().as_secs_f64() * 1e3;
-    let mut runs = Vec::new();
-    let mut scores = Vec::new();
-    let mut floor_empty = None;
-    let order: HashMap<&str, usize> = calls.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    Prepared { index, calls, missions, build_ms: started.elapsed().as_secs_f64() * 1e3 }
+}
 
-    if !set.orgs.is_empty() {
-        let t = Instant::now();
-        let mut empty = 0;
-        let mut rankings = Vec::new();
-        for o in &set.orgs {
-            let scored = index.call_scores(&o.id);
-            let best = scored.iter().map(|s| s.2).max().unwrap_or(0);
-            if best < opts.ranker.floor {
+/// Every organisation's ranking of the calls, and how many have no call above the floor.
+fn rank_org_calls(p: &Prepared, set: &EvalSet) -> (Vec<Ranking>, usize) {
+    let order: HashMap<&str, usize> = p.calls.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    let cfg = p.index.ranker();
+    let mut empty = 0;
+    let rankings = set
+        .orgs
+        .iter()
+        .map(|o| {
+            let scored = p.index.call_scores(&o.id);
+            if scored.iter().map(|s| s.2).max().unwrap_or(0) < cfg.floor {
                 empty += 1;
             }
             let ranked = rank_ids(
                 scored
                     .into_iter()
-                    .map(|(id, raw, _)| {
-                        (order[id.as_str()], id.to_string(), f64::from(opts.ranker.calibrate_fine(raw)))
-                    })
+                    .map(|(id, raw, _)| (order[id.as_str()], id.to_string(), f64::from(cfg.calibrate_fine(raw))))
                     .collect(),
             );
-            rankings.push(ranking(Task::OrgCall, o.id.as_str(), ranked));
-        }
-        let ms = (t.elapsed().as_secs_f64() * 1e3 + build_ms) / set.orgs.len() as f64;
+            ranking(Task::OrgCall, o.id.as_str(), ranked)
+        })
+        .collect();
+    (rankings, empty)
+}
+
+/// Call × mission relevance (`[call][mission]`), with the call and mission ids.
+fn matrix(p: &Prepared) -> (Vec<String>, Vec<String>, Vec<Vec<f64>>) {
+    let ms = p.missions.as_deref().unwrap_or_default();
+    let m = p
+        .calls
+        .iter()
+        .map(|c| {
+            let s: HashMap<_, _> = p.index.call_mission_scores(&c.id).into_iter().collect();
+            ms.iter().map(|m| f64::from(s.get(&m.id).copied().unwrap_or(0.0))).collect()
+        })
+        .collect();
+    (p.calls.iter().map(|c| c.id.to_string()).collect(), ms.iter().map(|m| m.id.as_str().to_owned()).collect(), m)
+}
+
+/// Brygga's organisation → call rankings under `opts` (for cross-validation).
+pub fn org_call_rankings(set: &EvalSet, opts: &Options) -> Vec<Ranking> {
+    rank_org_calls(&prepare(set, opts), set).0
+}
+
+/// Brygga's call × mission relevance under `opts` (for cross-validation).
+pub fn mission_matrix(set: &EvalSet, opts: &Options) -> (Vec<String>, Vec<String>, Vec<Vec<f64>>) {
+    matrix(&prepare(set, opts))
+}
+
+/// Ranks and scores every task the set supports.
+pub fn evaluate(set: &EvalSet, opts: &Options) -> Result<Outcome, EvalError> {
+    let p = prepare(set, opts);
+    let mut runs = Vec::new();
+    let mut scores = Vec::new();
+    let mut floor_empty = None;
+    if !set.orgs.is_empty() {
+        let t = Instant::now();
+        let (rankings, empty) = rank_org_calls(&p, set);
+        let ms = (t.elapsed().as_secs_f64() * 1e3 + p.build_ms) / set.orgs.len() as f64;
         floor_empty = Some(empty);
         if let Some(g) = &set.gold {
             scores.push(score_queries("brygga", Task::OrgCall, &rankings, g, ms));
         }
         runs.extend(rankings);
-        if missions.is_some() {
+        if p.missions.is_some() {
             let t = Instant::now();
             let rankings: Vec<Ranking> = set
                 .orgs
                 .iter()
                 .map(|o| {
-                    let s = index.mission_scores(&o.id);
+                    let s = p.index.mission_scores(&o.id);
                     let ranked = rank_ids(
                         s.into_iter()
                             .enumerate()
@@ -176,34 +220,18 @@ pub fn evaluate(set: &EvalSet, opts: &Options) -> Result<Outcome, EvalError> {
             runs.extend(rankings);
         }
     }
-
-    if let Some(ms) = &missions {
+    if p.missions.is_some() {
         let t = Instant::now();
-        let matrix: Vec<Vec<f64>> = calls
-            .iter()
-            .map(|c| {
-                let s: HashMap<_, _> = index.call_mission_scores(&c.id).into_iter().collect();
-                ms.iter().map(|m| f64::from(s.get(&m.id).copied().unwrap_or(0.0))).collect()
-            })
-            .collect();
-        let per_query_ms = t.elapsed().as_secs_f64() * 1e3 / ms.len().max(1) as f64;
-        let mission_ids: Vec<String> = ms.iter().map(|m| m.id.as_str().to_owned()).collect();
-        let call_ids: Vec<String> = calls.iter().map(|c| c.id.to_string()).collect();
-        let (rankings, s) = call_mission(
-            "brygga",
-            &call_ids,
-            &mission_ids,
-            &matrix,
-            set.orgs.is_empty().then_some(set.gold.as_ref()).flatten(),
-            per_query_ms,
-        );
+        let (call_ids, mission_ids, m) = matrix(&p);
+        let per_query_ms = t.elapsed().as_secs_f64() * 1e3 / mission_ids.len().max(1) as f64;
+        let gold = set.orgs.is_empty().then_some(set.gold.as_ref()).flatten();
+        let (rankings, s) = call_mission("brygga", &call_ids, &mission_ids, &m, gold, per_query_ms);
         runs.extend(rankings);
         scores.extend(s);
     }
-
     if opts.baseline {
         // The baseline reads the set as it is: no catalogue enrichment.
-        scores.extend(baseline(set, &calls, set.missions.as_deref())?);
+        scores.extend(baseline(set, &p.calls, set.missions.as_deref())?);
     }
     Ok(Outcome {
         set: set.name.clone(),
