@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-const SAMPLE_CALLS: &str = include_str!("../../../catalogue/sample-calls.jsonl");
-const SAMPLE_ORGS: &str = include_str!("../../../catalogue/sample-orgs.jsonl");
+pub const SAMPLE_CALLS: &str = include_str!("../../../catalogue/sample-calls.jsonl");
+pub const SAMPLE_ORGS: &str = include_str!("../../../catalogue/sample-orgs.jsonl");
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -78,7 +78,7 @@ pub async fn run(mut cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn event<T>(ty: &str, entity: &str, version: u64, data: T) -> CloudEvent<T> {
+pub fn event<T>(ty: &str, entity: &str, version: u64, data: T) -> CloudEvent<T> {
     let id =
         uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("urn:brygga:demo/{ty}/{entity}/{version}").as_bytes());
     CloudEvent::new(id.to_string(), "urn:brygga:demo", ty, Some(entity.to_owned()), chrono::Utc::now(), data)
@@ -116,7 +116,7 @@ async fn publish_bad_events(bus: &Bus) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_until_settled(app: &app::App) -> anyhow::Result<()> {
+pub async fn wait_until_settled(app: &app::App) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut quiet = 0;
     while quiet < 3 {

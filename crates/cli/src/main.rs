@@ -3,6 +3,7 @@
 //! publishes Funding & Tenders exports. Errors are one line, never a panic.
 
 mod app;
+mod bench;
 mod demo;
 mod eval;
 mod ft_topics;
@@ -35,6 +36,8 @@ struct Cli {
 enum Command {
     /// Run the main job end to end on embedded defaults and print explained recommendations.
     Demo(demo::DemoArgs),
+    /// Measure end-to-end latency, throughput and memory on embedded defaults.
+    Bench(bench::BenchArgs),
     /// Run the services until SIGTERM (all in one process by default).
     Serve {
         #[arg(long, value_enum, default_value = "all")]
@@ -71,6 +74,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(&cfg.log_format);
     match cli.command {
         Command::Demo(args) => demo::run(cfg, args).await,
+        Command::Bench(args) => bench::run(cfg, args).await,
         Command::Serve { role } => serve(cfg, role).await,
         Command::Migrate => {
             let (_, store, nats, _, db) = app::connect(&Config { nats_url: cfg.nats_url.clone(), ..cfg }).await?;

@@ -99,6 +99,19 @@ const BONUS_SHARED_MISSION: f32 = 0.05;
 struct Doc {
     tf: HashMap<String, f32>,
     surfaces: HashMap<String, String>,
+    /// Language of the text (detected once).
+    lang: Language,
+    /// The sentences evidence is quoted from, each with its language and stems (analysed once).
+    sentences: Vec<(Language, String, Vec<String>)>,
+}
+
+impl Doc {
+    fn quote_from(&mut self, a: &Analyzer, text: &str, lang: Language) {
+        for s in sentences(text) {
+            let stems = a.terms(s, lang).into_iter().map(|t| t.stem).collect();
+            self.sentences.push((lang, s.to_owned(), stems));
+        }
+    }
 }
 
 /// A unit-length TF-IDF vector.
@@ -106,6 +119,12 @@ struct Doc {
 struct Vector(HashMap<String, f32>);
 
 impl Vector {
+    /// Cosine only (no allocation): for ranking many candidates.
+    fn cos(&self, other: &Vector) -> f32 {
+        let (small, large) = if self.0.len() <= other.0.len() { (self, other) } else { (other, self) };
+        small.0.iter().filter_map(|(t, w)| large.0.get(t).map(|v| w * v)).sum()
+    }
+
     /// Cosine with per-term contributions, largest first.
     fn dot(&self, other: &Vector) -> (f32, Vec<(String, f32)>) {
         let (small, large) = if self.0.len() <= other.0.len() { (self, other) } else { (other, self) };
@@ -307,6 +326,41 @@ impl Index {
         all
     }
 
+    /// Organisations (with contact consent) that `call` could be recommended to: its quick
+    /// score clears the floor. The matcher re-ranks these when the call changes.
+    pub fn orgs_matching_call(&self, call: &CallId) -> Vec<OrgId> {
+        let Some(cv) = self.call_vecs.get(call) else { return Vec::new() };
+        self.orgs
+            .values()
+            .filter(|(o, _)| o.consent.contact)
+            .filter(|(o, _)| {
+                self.org_vecs
+                    .get(&o.id)
+                    .is_some_and(|ov| self.ranker.calibrate(ov.cos(cv) + BONUS_DECLARED_MISSION) >= self.ranker.floor)
+            })
+            .map(|(o, _)| o.id.clone())
+            .collect()
+    }
+
+    /// Organisations (with contact consent) for which `org` could be a partner above the floor.
+    pub fn orgs_matching_partner(&self, org: &OrgId) -> Vec<OrgId> {
+        let Some(pv) = self.org_vecs.get(org) else { return Vec::new() };
+        if !self.orgs.get(org).is_some_and(|(o, _)| o.consent.partner_suggestions) {
+            return Vec::new();
+        }
+        let max_bonus = BONUS_COMPLEMENTARY + BONUS_SHARED_MISSION;
+        self.orgs
+            .values()
+            .filter(|(o, _)| o.consent.contact && &o.id != org)
+            .filter(|(o, _)| {
+                self.org_vecs
+                    .get(&o.id)
+                    .is_some_and(|ov| self.ranker.calibrate(ov.cos(pv) + max_bonus) >= self.ranker.floor)
+            })
+            .map(|(o, _)| o.id.clone())
+            .collect()
+    }
+
     /// Raw relevance of one organisation to every call, for evaluation (no eligibility, no floor).
     pub fn call_scores(&self, org_id: &OrgId) -> Vec<(CallId, f32, u8)> {
         let cfg = &self.ranker;
@@ -376,20 +430,36 @@ impl Index {
         let Some(ov) = self.org_vecs.get(&org.id) else { return Vec::new() };
         let ov = &self.expand(ov);
         let lang = org.preferred_language;
-        self.calls
+        // Score every eligible call cheaply; explain only the few that will be recommended.
+        let bonus = |call: &Call| {
+            if call.missions.iter().any(|m| org.interest_missions.contains(m)) {
+                BONUS_DECLARED_MISSION
+            } else {
+                0.0
+            }
+        };
+        let mut scored: Vec<(u8, &Call, &Doc)> = self
+            .calls
             .values()
             .filter_map(|(call, doc)| {
+                let cv = self.call_vecs.get(&call.id)?;
+                let score = cfg.calibrate(ov.cos(cv) + bonus(call));
+                (score >= cfg.floor && allows(&assess(org, call, today, lang))).then_some((score, call, doc))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        scored.truncate(cfg.top_k_calls);
+        scored
+            .into_iter()
+            .map(|(_, call, doc)| {
                 let lines = assess(org, call, today, lang);
-                if !allows(&lines) {
-                    return None;
-                }
                 let (raw, parts) = self.call_relevance(org, ov, call);
                 let terms = surface_terms(&parts, doc);
-                let evidence = evidence(&call.description, &parts, &self.analyzer, detect_language(&call.description));
+                let evidence = evidence(doc, &parts, doc.lang);
                 let deadline = call.next_deadline(today);
                 let summary = call_summary(lang, &call.title, &terms, deadline);
                 let target = Target::Call(call.id.clone());
-                Some(Recommendation {
+                Recommendation {
                     id: recommendation_id(&org.id, &target),
                     org_id: org.id.clone(),
                     target,
@@ -399,7 +469,7 @@ impl Index {
                     rank: 0,
                     deadline,
                     explanation: explanation(lang, summary, lines, terms, evidence),
-                })
+                }
             })
             .collect()
     }
@@ -416,12 +486,9 @@ impl Index {
                 let declared = org.interest_missions.contains(&m.id);
                 let raw = cos + if declared { BONUS_DECLARED_MISSION } else { 0.0 };
                 let terms = surface_terms(&parts, doc);
-                let (name, desc) = match lang {
-                    Language::Sv => (&m.name_sv, &m.description_sv),
-                    Language::En => (&m.name_en, &m.description_en),
-                };
+                let name = if lang == Language::Sv && !m.name_sv.is_empty() { &m.name_sv } else { &m.name_en };
                 let summary = mission_summary(lang, name, &terms, declared);
-                let ev = evidence(desc, &parts, &self.analyzer, lang);
+                let ev = evidence(doc, &parts, lang);
                 let target = Target::Mission(m.id);
                 Recommendation {
                     id: recommendation_id(&org.id, &target),
@@ -451,12 +518,9 @@ impl Index {
                     org.nace.iter().filter_map(|c| c.division()).any(|d| a.nace_divisions.iter().any(|x| x == d));
                 let raw = cos + if nace_hit { BONUS_NACE_AREA } else { 0.0 };
                 let terms = surface_terms(&parts, doc);
-                let (label, desc) = match lang {
-                    Language::Sv => (&a.label_sv, &a.description_sv),
-                    Language::En => (&a.label_en, &a.description_en),
-                };
+                let label = if lang == Language::Sv { &a.label_sv } else { &a.label_en };
                 let summary = area_summary(lang, label, &terms, nace_hit);
-                let ev = evidence(desc, &parts, &self.analyzer, lang);
+                let ev = evidence(doc, &parts, lang);
                 let target = Target::S3Area(a.id.clone());
                 Recommendation {
                     id: recommendation_id(&org.id, &target),
@@ -476,9 +540,27 @@ impl Index {
     fn partner_recs(&self, org: &Organisation, cfg: &RankerConfig) -> Vec<Recommendation> {
         let Some(ov) = self.org_vecs.get(&org.id) else { return Vec::new() };
         let lang = org.preferred_language;
-        self.orgs
+        let complementary = |p: &Organisation| org.kind.is_academic() != p.kind.is_academic();
+        let shared = |p: &Organisation| p.interest_missions.iter().any(|m| org.interest_missions.contains(m));
+        let quick = |p: &Organisation| {
+            let cos = self.org_vecs.get(&p.id).map_or(0.0, |pv| ov.cos(pv));
+            cfg.calibrate(
+                cos + if complementary(p) { BONUS_COMPLEMENTARY } else { 0.0 }
+                    + if shared(p) { BONUS_SHARED_MISSION } else { 0.0 },
+            )
+        };
+        let mut candidates: Vec<(u8, &(Organisation, Doc))> = self
+            .orgs
             .values()
             .filter(|(p, _)| p.id != org.id && p.consent.partner_suggestions)
+            .map(|e| (quick(&e.0), e))
+            .filter(|(score, _)| *score >= cfg.floor)
+            .collect();
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1 .0.id.cmp(&b.1 .0.id)));
+        candidates.truncate(cfg.top_k_partners);
+        candidates
+            .into_iter()
+            .map(|(_, e)| e)
             .filter_map(|(p, doc)| {
                 let (cos, parts) = ov.dot(self.org_vecs.get(&p.id)?);
                 let complementary = org.kind.is_academic() != p.kind.is_academic();
@@ -563,7 +645,8 @@ fn rank(mut recs: Vec<Recommendation>, k: usize, floor: u8) -> Vec<Recommendatio
 
 fn call_doc(a: &Analyzer, c: &Call, w: &RankerConfig) -> Doc {
     let lang = detect_language(&format!("{} {}", c.title, c.description));
-    let mut d = Doc::default();
+    let mut d = Doc { lang, ..Doc::default() };
+    d.quote_from(a, &c.description, lang);
     a.add_weighted(&c.title, lang, w.title_weight, &mut d.tf, &mut d.surfaces);
     a.add_weighted(&c.keywords.join(" , "), lang, w.keyword_weight, &mut d.tf, &mut d.surfaces);
     a.add_weighted(&c.description, lang, w.body_weight, &mut d.tf, &mut d.surfaces);
@@ -600,6 +683,7 @@ fn mission_doc(a: &Analyzer, m: &crate::Mission) -> Doc {
         a.add_weighted(name, lang, W_TITLE, &mut d.tf, &mut d.surfaces);
         a.add_weighted(desc, lang, W_BODY, &mut d.tf, &mut d.surfaces);
         a.add_weighted(&kw.join(" , "), lang, W_KEYWORDS, &mut d.tf, &mut d.surfaces);
+        d.quote_from(a, desc, lang);
     }
     d
 }
@@ -613,6 +697,7 @@ fn area_doc(a: &Analyzer, s: &crate::S3Area) -> Doc {
         a.add_weighted(label, lang, W_TITLE, &mut d.tf, &mut d.surfaces);
         a.add_weighted(desc, lang, W_BODY, &mut d.tf, &mut d.surfaces);
         a.add_weighted(&kw.join(" , "), lang, W_KEYWORDS, &mut d.tf, &mut d.surfaces);
+        d.quote_from(a, desc, lang);
     }
     d
 }
@@ -623,13 +708,14 @@ fn surface_terms(parts: &[(String, f32)], target: &Doc) -> Vec<String> {
 }
 
 /// The sentence of `text` that holds the most weight of the contributing stems, cut to ~200 chars.
-fn evidence(text: &str, parts: &[(String, f32)], a: &Analyzer, lang: Language) -> Option<String> {
+/// The sentence of the target (in `lang`) holding the most weight of the contributing stems.
+fn evidence(doc: &Doc, parts: &[(String, f32)], lang: Language) -> Option<String> {
     let weights: HashMap<&str, f32> = parts.iter().take(20).map(|(s, w)| (s.as_str(), *w)).collect();
-    let best = sentences(text)
-        .map(|s| {
-            let score: f32 = a.terms(s, lang).iter().filter_map(|t| weights.get(t.stem.as_str())).sum();
-            (score, s)
-        })
+    let best = doc
+        .sentences
+        .iter()
+        .filter(|(l, _, _)| *l == lang)
+        .map(|(_, s, stems)| (stems.iter().filter_map(|t| weights.get(t.as_str())).sum::<f32>(), s))
         .filter(|(score, _)| *score > 0.0)
         .max_by(|a, b| a.0.total_cmp(&b.0))?
         .1;

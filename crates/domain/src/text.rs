@@ -125,15 +125,14 @@ pub fn words(text: &str) -> impl Iterator<Item = &str> {
 /// Guesses whether a text is Swedish or English by counting each language's stop words;
 /// English wins ties, since most call texts are English.
 pub fn detect_language(text: &str) -> Language {
+    static SETS: std::sync::OnceLock<(HashSet<&'static str>, HashSet<&'static str>)> = std::sync::OnceLock::new();
+    let (sv_set, en_set) =
+        SETS.get_or_init(|| (STOP_SV.split_whitespace().collect(), STOP_EN.split_whitespace().collect()));
     let (mut sv, mut en) = (0u32, 0u32);
     for w in words(text).take(400) {
         let l = w.to_lowercase();
-        if STOP_SV.split_whitespace().any(|s| s == l) {
-            sv += 1;
-        }
-        if STOP_EN.split_whitespace().any(|s| s == l) {
-            en += 1;
-        }
+        sv += u32::from(sv_set.contains(l.as_str()));
+        en += u32::from(en_set.contains(l.as_str()));
     }
     if sv > en {
         Language::Sv

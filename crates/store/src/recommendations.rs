@@ -28,6 +28,22 @@ pub async fn active_for(db: &impl ConnectionTrait, org: &OrgId) -> Result<Vec<Pu
         .collect()
 }
 
+/// The active recommendations of several organisations, in one query per 500.
+pub async fn active_for_many(db: &impl ConnectionTrait, orgs: &[OrgId]) -> Result<Vec<Published>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in orgs.chunks(500) {
+        let rows = rec::Entity::find()
+            .filter(rec::Column::Active.eq(true))
+            .filter(rec::Column::OrgId.is_in(chunk.iter().map(OrgId::as_str)))
+            .all(db)
+            .await?;
+        for r in rows {
+            out.push(decode(r)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Every active recommendation, by organisation then score.
 pub async fn all_active(db: &impl ConnectionTrait) -> Result<Vec<Published>, StoreError> {
     rec::Entity::find()
@@ -39,6 +55,21 @@ pub async fn all_active(db: &impl ConnectionTrait) -> Result<Vec<Published>, Sto
         .into_iter()
         .map(decode)
         .collect()
+}
+
+/// Organisations with an active recommendation of this target (`kind` as in `Target::kind`).
+pub async fn orgs_recommended(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    target_id: &str,
+) -> Result<Vec<OrgId>, StoreError> {
+    let rows = rec::Entity::find()
+        .filter(rec::Column::Active.eq(true))
+        .filter(rec::Column::TargetKind.eq(kind))
+        .filter(rec::Column::TargetId.eq(target_id))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter_map(|r| OrgId::parse(r.org_id).ok()).collect())
 }
 
 /// Organisation ids that have active recommendations.

@@ -7,7 +7,7 @@
 
 use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
 use brygga_domain::{
-    recommendation_event_id, reconcile, Catalogue, Change, Clock, Index, OrgId, Published, RankerConfig,
+    recommendation_event_id, reconcile, Catalogue, Change, Clock, Index, OrgId, Published, RankerConfig, Target,
 };
 use brygga_events::subject::{recommendation, Stream};
 use brygga_events::{
@@ -69,12 +69,18 @@ impl Matcher {
             Err(e) => return Outcome::Reject { code: "malformed_json".into(), reason: e.to_string() },
         };
         let mut index = self.index.lock().await;
+        let scope;
         let caused_by = match env.ty.as_str() {
             types::REGISTRY_ORGANISATION => {
                 let data: RegistryOrganisationV1 = match serde_json::from_value(env.data) {
                     Ok(x) => x,
                     Err(e) => return reject(e.to_string()),
                 };
+                let Ok(org_id) = OrgId::parse(&data.id) else {
+                    return reject(format!("bad organisation id {:?}", data.id));
+                };
+                // Before and after the change: whom this organisation was, and is, a partner for.
+                let mut affected: BTreeSet<OrgId> = index.orgs_matching_partner(&org_id).into_iter().collect();
                 match data.organisation {
                     Some(o) => match o.into_domain() {
                         Ok(o) => {
@@ -82,17 +88,20 @@ impl Matcher {
                         }
                         Err(e) => return reject(e.to_string()),
                     },
-                    None => match OrgId::parse(&data.id) {
-                        Ok(id) => index.remove_org(&id),
-                        Err(e) => return reject(e.to_string()),
-                    },
+                    None => index.remove_org(&org_id),
                 }
+                affected.extend(index.orgs_matching_partner(&org_id));
+                affected.insert(org_id.clone());
+                scope = Scope::Orgs { orgs: affected, also_recommending: Some(Target::Partner(org_id)) };
                 vec![data.caused_by, env.id]
             }
             types::REGISTRY_CALL => {
                 let data: RegistryCallV1 = match serde_json::from_value(env.data) {
                     Ok(x) => x,
                     Err(e) => return reject(e.to_string()),
+                };
+                let Ok(call_id) = brygga_domain::CallId::parse(&data.id) else {
+                    return reject(format!("bad call id {:?}", data.id));
                 };
                 match data.call {
                     Some(c) => match c.into_domain() {
@@ -101,18 +110,17 @@ impl Matcher {
                         }
                         Err(e) => return reject(e.to_string()),
                     },
-                    None => match brygga_domain::CallId::parse(&data.id) {
-                        Ok(id) => index.remove_call(&id),
-                        Err(e) => return reject(e.to_string()),
-                    },
+                    None => index.remove_call(&call_id),
                 }
+                let orgs = index.orgs_matching_call(&call_id).into_iter().collect();
+                scope = Scope::Orgs { orgs, also_recommending: Some(Target::Call(call_id)) };
                 vec![data.caused_by, env.id]
             }
             other => {
                 return Outcome::Reject { code: "unknown_type".into(), reason: format!("unknown event type {other:?}") }
             }
         };
-        match self.sync(&index, caused_by).await {
+        match self.sync(&index, scope, caused_by).await {
             Ok(_) => Outcome::Ack,
             Err(e) if e.is_retryable() => Outcome::Retry(e.to_string()),
             Err(e) => Outcome::Reject { code: "processing_failed".into(), reason: e.to_string() },
@@ -123,18 +131,33 @@ impl Matcher {
     pub async fn sweep(&self) -> Result<usize, StoreError> {
         let index = self.index.lock().await;
         let today = self.clock.today();
-        self.sync(&index, vec![format!("sweep:{today}")]).await
+        self.sync(&index, Scope::All, vec![format!("sweep:{today}")]).await
     }
 
-    /// Computes every organisation's recommendations, compares them with what is active,
-    /// and commits the changes with their events. Returns how many changes were made.
-    async fn sync(&self, index: &Index, caused_by: Vec<String>) -> Result<usize, StoreError> {
+    /// Computes the recommendations of the organisations in `scope`, compares them with what
+    /// is active, and commits the changes with their events. Returns how many changes were made.
+    async fn sync(&self, index: &Index, scope: Scope, caused_by: Vec<String>) -> Result<usize, StoreError> {
         let today = self.clock.today();
+        let db = self.store.db();
         let mut active: HashMap<OrgId, Vec<Published>> = HashMap::new();
-        for p in recommendations::all_active(self.store.db()).await? {
-            active.entry(p.rec.org_id.clone()).or_default().push(p);
-        }
-        let orgs: BTreeSet<OrgId> = index.orgs().map(|o| o.id.clone()).chain(active.keys().cloned()).collect();
+        let orgs: BTreeSet<OrgId> = match scope {
+            Scope::All => {
+                for p in recommendations::all_active(db).await? {
+                    active.entry(p.rec.org_id.clone()).or_default().push(p);
+                }
+                index.orgs().map(|o| o.id.clone()).chain(active.keys().cloned()).collect()
+            }
+            Scope::Orgs { mut orgs, also_recommending } => {
+                if let Some(t) = also_recommending {
+                    orgs.extend(recommendations::orgs_recommended(db, t.kind(), t.id()).await?);
+                }
+                let list: Vec<OrgId> = orgs.iter().cloned().collect();
+                for p in recommendations::active_for_many(db, &list).await? {
+                    active.entry(p.rec.org_id.clone()).or_default().push(p);
+                }
+                orgs
+            }
+        };
         let mut changes: Vec<Change> = Vec::new();
         for org in orgs {
             let desired = index.recommend(&org, today);
@@ -172,6 +195,15 @@ impl Matcher {
             payload,
         })
     }
+}
+
+/// Which organisations a change can affect.
+#[derive(Debug)]
+enum Scope {
+    /// Every organisation (the deadline sweep).
+    All,
+    /// These, plus those with an active recommendation of `also_recommending`.
+    Orgs { orgs: BTreeSet<OrgId>, also_recommending: Option<Target> },
 }
 
 /// Settings of the matcher's loops.
