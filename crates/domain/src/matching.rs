@@ -40,6 +40,8 @@ pub struct RankerConfig {
     pub phrase_weight: f32,
     /// Weight of two-word phrases when calls are tagged with missions.
     pub mission_phrase_weight: f32,
+    /// Weight of a call's title when calls are tagged with missions (`title_weight` elsewhere).
+    pub mission_title_weight: f32,
     /// Pseudo-relevance feedback for organisation → call: weight of the centroid of the
     /// `call_feedback_depth` best calls added to the organisation's vector (0 = off).
     pub call_feedback: f32,
@@ -63,6 +65,7 @@ impl Default for RankerConfig {
             org_idf_gamma: 1.0,
             phrase_weight: 0.5,
             mission_phrase_weight: 4.0,
+            mission_title_weight: 2.0,
             call_feedback: 0.0,
             call_feedback_depth: 3,
         }
@@ -97,7 +100,10 @@ const BONUS_SHARED_MISSION: f32 = 0.05;
 
 #[derive(Debug, Default, Clone)]
 struct Doc {
+    /// Weighted term frequencies of every field but a call's title.
     tf: HashMap<String, f32>,
+    /// A call's title terms at weight 1; each vector space applies its own title weight.
+    title_tf: HashMap<String, f32>,
     surfaces: HashMap<String, String>,
     /// Language of the text (detected once).
     lang: Language,
@@ -112,6 +118,13 @@ impl Doc {
             self.sentences.push((lang, s.to_owned(), stems));
         }
     }
+}
+
+/// How one vector space weighs phrases and call titles.
+#[derive(Debug, Clone, Copy)]
+struct Space {
+    phrase: f32,
+    title: f32,
 }
 
 /// A unit-length TF-IDF vector.
@@ -260,12 +273,15 @@ impl Index {
     fn refresh(&mut self) {
         let docs: Vec<&Doc> = self.calls.values().map(|(_, d)| d).chain(&self.missions).chain(&self.areas).collect();
         self.idf = document_frequencies(&docs);
-        let (p, pm) = (self.ranker.phrase_weight, self.ranker.mission_phrase_weight);
-        self.call_vecs = self.calls.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, p, None))).collect();
-        self.mission_vecs = self.missions.iter().map(|d| self.vector(d, p, None)).collect();
-        self.area_vecs = self.areas.iter().map(|d| self.vector(d, p, None)).collect();
-        self.call_vecs_m = self.calls.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, pm, None))).collect();
-        self.mission_vecs_m = self.missions.iter().map(|d| self.vector(d, pm, None)).collect();
+        let r = &self.ranker;
+        let org_space = Space { phrase: r.phrase_weight, title: r.title_weight };
+        let mission_space = Space { phrase: r.mission_phrase_weight, title: r.mission_title_weight };
+        self.call_vecs = self.calls.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, org_space, None))).collect();
+        self.mission_vecs = self.missions.iter().map(|d| self.vector(d, org_space, None)).collect();
+        self.area_vecs = self.areas.iter().map(|d| self.vector(d, org_space, None)).collect();
+        self.call_vecs_m =
+            self.calls.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, mission_space, None))).collect();
+        self.mission_vecs_m = self.missions.iter().map(|d| self.vector(d, mission_space, None)).collect();
         self.refresh_orgs();
     }
 
@@ -275,32 +291,39 @@ impl Index {
         self.org_idf = document_frequencies(&docs);
         // Shrunk towards 0 while there are few organisations: their statistics are noise.
         let n = self.orgs.len() as f32;
-        let (p, gamma) = (self.ranker.phrase_weight, self.ranker.org_idf_gamma * n / (n + ORG_IDF_SHRINK));
-        self.org_vecs = self.orgs.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, p, Some(gamma)))).collect();
+        let space = Space { phrase: self.ranker.phrase_weight, title: self.ranker.title_weight };
+        let gamma = self.ranker.org_idf_gamma * n / (n + ORG_IDF_SHRINK);
+        self.org_vecs = self.orgs.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, space, Some(gamma)))).collect();
     }
 
-    /// A unit TF-IDF vector: sublinear term frequency times target IDF; phrases scaled by
-    /// `phrase`. An organisation's vector (`org_gamma`) keeps only terms some target has (the
-    /// others cannot match and would only dilute it) and multiplies in its own-corpus IDF.
-    fn vector(&self, d: &Doc, phrase: f32, org_gamma: Option<f32>) -> Vector {
+    /// A unit TF-IDF vector: sublinear term frequency times target IDF; phrases and call titles
+    /// weighted as the `space` says. An organisation's vector (`org_gamma`) keeps only terms some
+    /// target has (the others cannot match and would only dilute it) and multiplies in its
+    /// own-corpus IDF.
+    fn vector(&self, d: &Doc, space: Space, org_gamma: Option<f32>) -> Vector {
         let n_targets = (self.calls.len() + self.missions.len() + self.areas.len()) as f32;
         let max_own = idf(self.orgs.len() as f32, 1.0).max(f32::EPSILON);
-        let mut v: HashMap<String, f32> =
-            d.tf.iter()
-                .filter_map(|(t, tf)| {
-                    let scale = if is_phrase(t) { phrase } else { 1.0 };
-                    if scale <= 0.0 {
-                        return None;
-                    }
-                    let target_idf = match org_gamma {
-                        Some(_) => *self.idf.get(t)?,
-                        None => self.idf.get(t).copied().unwrap_or_else(|| idf(n_targets, 0.0)),
-                    };
-                    let own =
-                        org_gamma.map_or(1.0, |g| (self.org_idf.get(t).copied().unwrap_or(max_own) / max_own).powf(g));
-                    Some((t.clone(), (1.0 + tf * scale).ln() * target_idf * own))
-                })
-                .collect();
+        let mut tf = d.tf.clone();
+        for (t, w) in &d.title_tf {
+            *tf.entry(t.clone()).or_default() += w * space.title;
+        }
+        let mut v: HashMap<String, f32> = tf
+            .into_iter()
+            .filter_map(|(t, tf)| {
+                let scale = if is_phrase(&t) { space.phrase } else { 1.0 };
+                if scale <= 0.0 {
+                    return None;
+                }
+                let target_idf = match org_gamma {
+                    Some(_) => *self.idf.get(&t)?,
+                    None => self.idf.get(&t).copied().unwrap_or_else(|| idf(n_targets, 0.0)),
+                };
+                let own =
+                    org_gamma.map_or(1.0, |g| (self.org_idf.get(&t).copied().unwrap_or(max_own) / max_own).powf(g));
+                let w = (1.0 + tf * scale).ln() * target_idf * own;
+                Some((t, w))
+            })
+            .collect();
         let norm = v.values().map(|x| x * x).sum::<f32>().sqrt();
         if norm > 0.0 {
             v.values_mut().for_each(|x| *x /= norm);
@@ -621,7 +644,8 @@ fn document_frequencies(docs: &[&Doc]) -> HashMap<String, f32> {
     let n = docs.len() as f32;
     let mut df: HashMap<&str, u32> = HashMap::new();
     for d in docs {
-        for t in d.tf.keys() {
+        let title_only = d.title_tf.keys().filter(|t| !d.tf.contains_key(*t));
+        for t in d.tf.keys().chain(title_only) {
             *df.entry(t.as_str()).or_default() += 1;
         }
     }
@@ -644,10 +668,11 @@ fn rank(mut recs: Vec<Recommendation>, k: usize, floor: u8) -> Vec<Recommendatio
 }
 
 fn call_doc(a: &Analyzer, c: &Call, w: &RankerConfig) -> Doc {
+    // Title weights are applied per vector space (`Index::vector`).
     let lang = detect_language(&format!("{} {}", c.title, c.description));
     let mut d = Doc { lang, ..Doc::default() };
     d.quote_from(a, &c.description, lang);
-    a.add_weighted(&c.title, lang, w.title_weight, &mut d.tf, &mut d.surfaces);
+    a.add_weighted(&c.title, lang, 1.0, &mut d.title_tf, &mut d.surfaces);
     a.add_weighted(&c.keywords.join(" , "), lang, w.keyword_weight, &mut d.tf, &mut d.surfaces);
     a.add_weighted(&c.description, lang, w.body_weight, &mut d.tf, &mut d.surfaces);
     d

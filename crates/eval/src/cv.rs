@@ -27,9 +27,9 @@ pub fn grid(base: &RankerConfig, task: &str) -> Vec<Point> {
         }
     } else {
         for p in [0.0, 2.0, 4.0, 8.0] {
-            for b in [0.15, 0.3, 0.6, 1.0] {
-                let ranker = RankerConfig { mission_phrase_weight: p, body_weight: b, ..base.clone() };
-                out.push(Point { name: format!("mission_phrase_weight={p} body_weight={b}"), ranker });
+            for t in [1.0, 2.0, 3.0, 4.0] {
+                let ranker = RankerConfig { mission_phrase_weight: p, mission_title_weight: t, ..base.clone() };
+                out.push(Point { name: format!("mission_phrase_weight={p} mission_title_weight={t}"), ranker });
             }
         }
     }
