@@ -36,6 +36,9 @@ pub struct RankerConfig {
     /// How much the rarity of a term among organisations' own texts counts (0 = not at all):
     /// words every organisation uses ("data", "report") say little about which call fits.
     pub org_idf_gamma: f32,
+    /// Power of the target IDF in an organisation's own vector (the targets' vectors carry it
+    /// too; 1 counts it twice, 0 leaves the organisation side to `org_idf_gamma`).
+    pub query_idf_exponent: f32,
     /// Weight of two-word phrases when organisations meet calls, missions, areas and partners.
     pub phrase_weight: f32,
     /// Weight of two-word phrases when calls are tagged with missions.
@@ -63,6 +66,7 @@ impl Default for RankerConfig {
             keyword_weight: 2.0,
             body_weight: 0.3,
             org_idf_gamma: 1.0,
+            query_idf_exponent: 0.0,
             phrase_weight: 0.5,
             mission_phrase_weight: 4.0,
             mission_title_weight: 2.0,
@@ -315,7 +319,7 @@ impl Index {
                     return None;
                 }
                 let target_idf = match org_gamma {
-                    Some(_) => *self.idf.get(&t)?,
+                    Some(_) => self.idf.get(&t)?.powf(self.ranker.query_idf_exponent),
                     None => self.idf.get(&t).copied().unwrap_or_else(|| idf(n_targets, 0.0)),
                 };
                 let own =
