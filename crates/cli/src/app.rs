@@ -7,18 +7,12 @@ use brygga_runtime::{Config, ExposeSecret, NatsServer};
 use brygga_store::Store;
 use brygga_svc_ingest::Ingest;
 use brygga_svc_matcher::{Loops, Matcher};
-use chrono::NaiveDate;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-
-/// The shipped catalogue (missions, S3 areas) and the date of its call snapshot.
-pub fn catalogue() -> anyhow::Result<(Catalogue, NaiveDate)> {
-    Ok(Catalogue::shipped())
-}
 
 /// Which services this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -79,7 +73,7 @@ fn redact(url: &str) -> String {
 /// Starts the services of `role`.
 pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<App> {
     let (bus, store, nats, nats_url, database) = connect(cfg).await?;
-    let (catalogue, _) = catalogue()?;
+    let (catalogue, _) = Catalogue::shipped();
     let ingest_stats = Arc::new(ConsumerStats::default());
     let matcher_stats = Arc::new(ConsumerStats::default());
     let poll = Duration::from_millis(cfg.outbox_poll_ms);

@@ -33,7 +33,7 @@ pub struct DemoArgs {
 }
 
 pub async fn run(mut cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
-    let (_, snapshot) = app::catalogue()?;
+    let (_, snapshot) = brygga_domain::Catalogue::shipped();
     let as_of = args.as_of.or(cfg.as_of).unwrap_or(snapshot);
     if args.data_dir.exists() {
         std::fs::remove_dir_all(&args.data_dir).with_context(|| format!("emptying {}", args.data_dir.display()))?;

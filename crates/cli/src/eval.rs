@@ -1,6 +1,5 @@
 //! `brygga eval`: match quality on a benchmark set, Brygga beside the BM25 baseline.
 
-use crate::app;
 use anyhow::Context;
 use brygga_eval::{evaluate, EvalSet, Options, Scores, Task};
 use brygga_runtime::Config;
@@ -28,7 +27,7 @@ pub struct EvalArgs {
 
 pub fn run(cfg: &Config, args: EvalArgs) -> anyhow::Result<()> {
     let set = EvalSet::load(&args.set_dir)?;
-    let (catalogue, _) = app::catalogue()?;
+    let (catalogue, _) = brygga_domain::Catalogue::shipped();
     let opts = Options { as_of: args.as_of, ranker: cfg.ranker.clone(), catalogue, baseline: !args.no_baseline };
     let outcome = evaluate(&set, &opts)?;
     if let Some(path) = &args.run {

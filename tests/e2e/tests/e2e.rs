@@ -162,6 +162,17 @@ fn call(id: &str, version: u64, title: &str, description: &str, deadline: &str) 
     })
 }
 
+/// The seeded Swedish marine-sensor organisation, version 1.
+fn havsoga() -> Value {
+    org(
+        "havsoga",
+        1,
+        "sv",
+        "Vi bygger marine sensors för havet och Östersjön, ocean technology.",
+        &["marine sensors", "ocean"],
+    )
+}
+
 const OCEAN_CALL: &str = "HORIZON-MISS-2026-03-OCEAN-04";
 
 async fn seed(h: &Harness) {
@@ -187,17 +198,7 @@ async fn seed(h: &Harness) {
         ),
     )
     .await;
-    h.org(
-        "ev-org-1",
-        org(
-            "havsoga",
-            1,
-            "sv",
-            "Vi bygger marine sensors för havet och Östersjön, ocean technology.",
-            &["marine sensors", "ocean"],
-        ),
-    )
-    .await;
+    h.org("ev-org-1", havsoga()).await;
     h.org(
         "ev-org-2",
         org(
@@ -265,17 +266,7 @@ async fn redelivery_and_repeats_do_not_duplicate(backend: Backend) {
     // The same event again (JetStream dedup), the same state under a new event id (stale
     // version), and an older version: nothing new may be published.
     h.org("ev-org-1", org("havsoga", 1, "sv", "x", &[])).await;
-    h.org(
-        "ev-org-1-again",
-        org(
-            "havsoga",
-            1,
-            "sv",
-            "Vi bygger marine sensors för havet och Östersjön, ocean technology.",
-            &["marine sensors", "ocean"],
-        ),
-    )
-    .await;
+    h.org("ev-org-1-again", havsoga()).await;
     h.org("ev-org-1-old", org("havsoga", 0, "sv", "something else", &[])).await;
     // A matcher restart re-reads the registry and recomputes: still nothing new.
     h.matcher.sweep().await.expect("sweep");
