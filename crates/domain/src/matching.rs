@@ -67,7 +67,7 @@ impl Default for RankerConfig {
             body_weight: 0.3,
             org_idf_gamma: 1.0,
             query_idf_exponent: 0.0,
-            phrase_weight: 0.5,
+            phrase_weight: 0.25,
             mission_phrase_weight: 4.0,
             mission_title_weight: 2.0,
             call_feedback: 0.0,

@@ -15,14 +15,20 @@ pub struct Point {
     pub ranker: RankerConfig,
 }
 
-/// The grids searched: two weights per task (the others stay as in `base`).
+/// The grids searched (the other weights stay as in `base`).
 pub fn grid(base: &RankerConfig, task: &str) -> Vec<Point> {
     let mut out = Vec::new();
     if task == "org-call" {
-        for q in [0.0, 0.5, 1.0] {
-            for g in [0.5, 1.0, 1.5] {
-                let ranker = RankerConfig { query_idf_exponent: q, org_idf_gamma: g, ..base.clone() };
-                out.push(Point { name: format!("query_idf_exponent={q} org_idf_gamma={g}"), ranker });
+        for p in [0.25, 0.5] {
+            for q in [0.0, 0.5, 1.0] {
+                for g in [0.5, 1.0, 1.5] {
+                    let ranker =
+                        RankerConfig { phrase_weight: p, query_idf_exponent: q, org_idf_gamma: g, ..base.clone() };
+                    out.push(Point {
+                        name: format!("phrase_weight={p} query_idf_exponent={q} org_idf_gamma={g}"),
+                        ranker,
+                    });
+                }
             }
         }
     } else {
