@@ -6,7 +6,7 @@ use anyhow::Context;
 use brygga_bus::Bus;
 use brygga_events::{subject, types, CloudEvent};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
@@ -102,8 +102,4 @@ pub async fn import(bus: &Bus, files: &[PathBuf], version: u64, show_progress: b
 
 pub fn default_version() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(1)
-}
-
-pub fn display(p: &Path) -> String {
-    p.display().to_string()
 }

@@ -99,7 +99,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let bus = brygga_bus::Bus::connect(&url, &cfg.prefix, cfg.streams.clone(), cfg.consumer.clone()).await?;
             bus.ensure_streams().await?;
             let summary = import::import(&bus, &args.files, version, true).await?;
-            println!("{}: {summary}", args.files.iter().map(|p| import::display(p)).collect::<Vec<_>>().join(", "));
+            println!(
+                "{}: {summary}",
+                args.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            );
             Ok(())
         }
         Command::Eval(args) => eval::run(&cfg, args),

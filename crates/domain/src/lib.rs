@@ -32,6 +32,6 @@ pub use model::{
 };
 pub use org_number::{OrgNumber, OrgNumberError};
 pub use recommendation::{
-    recommendation_event_id, recommendation_id, reconcile, unknown_count, Change, ChangeKind, Explanation, Published,
-    Recommendation, Target, RANKER_VERSION,
+    recommendation_event_id, recommendation_id, reconcile, Change, ChangeKind, Explanation, Published, Recommendation,
+    Target, RANKER_VERSION,
 };

@@ -226,9 +226,6 @@ impl Index {
     pub fn ranker(&self) -> &RankerConfig {
         &self.ranker
     }
-    pub fn catalogue(&self) -> &Catalogue {
-        &self.catalogue
-    }
     pub fn call(&self, id: &CallId) -> Option<&Call> {
         self.calls.get(id).map(|(c, _)| c)
     }
@@ -237,9 +234,6 @@ impl Index {
     }
     pub fn orgs(&self) -> impl Iterator<Item = &Organisation> {
         self.orgs.values().map(|(o, _)| o)
-    }
-    pub fn calls(&self) -> impl Iterator<Item = &Call> {
-        self.calls.values().map(|(c, _)| c)
     }
 
     /// Inserts or replaces a call; an older version than the one held is ignored (returns false).

@@ -1,7 +1,7 @@
 //! Recommendations, their deterministic ids, and reconciliation of what should be
 //! recommended against what already was (created / updated / withdrawn).
 
-use crate::{CallId, EligibilityLine, Language, MissionId, OrgId, Tri};
+use crate::{CallId, EligibilityLine, Language, MissionId, OrgId};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -144,11 +144,6 @@ fn is_material(old: &Recommendation, new: &Recommendation, min_score_delta: u8) 
         || old.title != new.title
         || old.explanation.language != new.explanation.language
         || statuses(old) != statuses(new)
-}
-
-/// Counts unknown eligibility lines (shown, never silently met).
-pub fn unknown_count(rec: &Recommendation) -> usize {
-    rec.explanation.eligibility.iter().filter(|l| l.status == Tri::Unknown).count()
 }
 
 #[cfg(test)]

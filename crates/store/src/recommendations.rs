@@ -72,15 +72,6 @@ pub async fn orgs_recommended(
     Ok(rows.into_iter().filter_map(|r| OrgId::parse(r.org_id).ok()).collect())
 }
 
-/// Organisation ids that have active recommendations.
-pub async fn orgs_with_active(db: &impl ConnectionTrait) -> Result<Vec<OrgId>, StoreError> {
-    let rows = rec::Entity::find().filter(rec::Column::Active.eq(true)).all(db).await?;
-    let mut ids: Vec<OrgId> = rows.into_iter().filter_map(|r| OrgId::parse(r.org_id).ok()).collect();
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
-}
-
 /// Records each change's new state (call inside the transaction that enqueues its events).
 pub async fn apply(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), StoreError> {
     for c in changes {

@@ -119,8 +119,3 @@ pub async fn calls(db: &impl ConnectionTrait) -> Result<Vec<Call>, StoreError> {
 pub async fn organisation_version(db: &impl ConnectionTrait, id: &OrgId) -> Result<Option<u64>, StoreError> {
     Ok(organisation::Entity::find_by_id(id.as_str()).one(db).await?.map(|r| r.version as u64))
 }
-
-/// The stored version of a call (closed ones included).
-pub async fn call_version(db: &impl ConnectionTrait, id: &CallId) -> Result<Option<u64>, StoreError> {
-    Ok(call::Entity::find_by_id(id.as_str()).one(db).await?.map(|r| r.version as u64))
-}
