@@ -7,6 +7,7 @@
 
 mod consume;
 mod publish;
+mod replay;
 
 pub use consume::{ConsumerSpec, ConsumerStats, Delivery, Outcome};
 pub use publish::Published;
@@ -48,6 +49,8 @@ pub enum BusError {
     },
     #[error("publishing to {subject}: {message}")]
     Publish { subject: String, message: String },
+    #[error("reading stream {stream} back: {message}")]
+    Replay { stream: String, message: String },
     #[error("reading consumer {name}: {message}")]
     ConsumerInfo { name: String, message: String },
 }

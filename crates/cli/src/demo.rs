@@ -4,7 +4,6 @@
 
 use crate::app::{self, Role};
 use anyhow::Context;
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use brygga_bus::Bus;
 use brygga_domain::FixedClock;
 use brygga_events::subject::{self, Stream};
@@ -12,7 +11,6 @@ use brygga_events::{types, CallV1, CloudEvent, DeadLetterV1, OrganisationV1, Rec
 use brygga_runtime::Config;
 use chrono::NaiveDate;
 use comfy_table::{ContentArrangement, Table};
-use futures_util::StreamExt;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,8 +50,10 @@ pub async fn run(mut cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
     wait_until_settled(&app).await?;
     let settle = t_published.elapsed();
 
-    let recs = read_stream::<RecommendationV1>(&app.bus, Stream::Recommendations).await?;
-    let dead = read_stream::<DeadLetterV1>(&app.bus, Stream::DeadLetters).await?;
+    let recs: Vec<RecommendationV1> =
+        app.bus.replay(Stream::Recommendations, None).await?.into_iter().map(|e| e.data).collect();
+    let dead: Vec<DeadLetterV1> =
+        app.bus.replay(Stream::DeadLetters, None).await?.into_iter().map(|e| e.data).collect();
     let published = recs.len();
     print_recommendations(recs);
     println!("\nDead letters (bad input is never dropped silently):");
@@ -128,30 +128,6 @@ pub async fn wait_until_settled(app: &app::App) -> anyhow::Result<()> {
         quiet = if backlog == 0 { quiet + 1 } else { 0 };
     }
     Ok(())
-}
-
-/// Reads every event of a stream with an ephemeral consumer.
-pub async fn read_stream<T: serde::de::DeserializeOwned>(bus: &Bus, stream: Stream) -> anyhow::Result<Vec<T>> {
-    let mut s = bus.jetstream().get_stream(stream.name(bus.prefix())).await?;
-    let total = s.info().await?.state.messages;
-    if total == 0 {
-        return Ok(Vec::new());
-    }
-    let consumer = s
-        .create_consumer(pull::Config {
-            deliver_policy: DeliverPolicy::All,
-            ack_policy: AckPolicy::None,
-            ..Default::default()
-        })
-        .await?;
-    let mut out = Vec::new();
-    let mut batch = consumer.fetch().max_messages(total as usize).expires(Duration::from_secs(2)).messages().await?;
-    while let Some(m) = batch.next().await {
-        let m = m.map_err(|e| anyhow::anyhow!("{e}"))?;
-        let ev: CloudEvent<T> = serde_json::from_slice(&m.payload).context("reading an event back")?;
-        out.push(ev.data);
-    }
-    Ok(out)
 }
 
 fn print_recommendations(events: Vec<RecommendationV1>) {

@@ -2,7 +2,6 @@
 //! database (SQLite and PostgreSQL). Events go in on the inbound subjects; the assertions
 //! read what comes out on the recommendation and dead-letter subjects.
 
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use brygga_bus::{Bus, ConsumerStats};
 use brygga_domain::{recommendation_id, Catalogue, ManualClock, OrgId, RankerConfig, Target};
 use brygga_events::subject::{self, Stream};
@@ -13,7 +12,6 @@ use brygga_svc_ingest::Ingest;
 use brygga_svc_matcher::{Loops, Matcher};
 use brygga_testkit::{Backend, TestDb, TestNats};
 use chrono::NaiveDate;
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -109,28 +107,8 @@ impl Harness {
         }
     }
 
-    /// Every event on a stream, in order, read with an ephemeral consumer.
     async fn read<T: serde::de::DeserializeOwned>(&self, stream: Stream, filter: &str) -> Vec<CloudEvent<T>> {
-        let mut s = self.bus.jetstream().get_stream(stream.name(self.p())).await.expect("stream");
-        let n = s.info().await.expect("info").state.messages as usize;
-        if n == 0 {
-            return Vec::new();
-        }
-        let c = s
-            .create_consumer(pull::Config {
-                deliver_policy: DeliverPolicy::All,
-                ack_policy: AckPolicy::None,
-                filter_subject: filter.to_owned(),
-                ..Default::default()
-            })
-            .await
-            .expect("consumer");
-        let mut out = Vec::new();
-        let mut msgs = c.fetch().max_messages(n).expires(Duration::from_millis(500)).messages().await.expect("fetch");
-        while let Some(Ok(m)) = msgs.next().await {
-            out.push(serde_json::from_slice(&m.payload).expect("event"));
-        }
-        out
+        self.bus.replay(stream, Some(filter)).await.expect("replay")
     }
 
     async fn recs(&self) -> Vec<CloudEvent<RecommendationV1>> {
