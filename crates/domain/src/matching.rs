@@ -45,10 +45,8 @@ pub struct RankerConfig {
     pub mission_phrase_weight: f32,
     /// Weight of a call's title when calls are tagged with missions (`title_weight` elsewhere).
     pub mission_title_weight: f32,
-    /// Pseudo-relevance feedback for organisation → call: weight of the centroid of the
-    /// `call_feedback_depth` best calls added to the organisation's vector (0 = off).
-    pub call_feedback: f32,
-    pub call_feedback_depth: usize,
+    /// Give Swedish text the English translations of its words (the NACE/SNI-aligned lexicon).
+    pub translate_swedish: bool,
 }
 
 impl Default for RankerConfig {
@@ -70,8 +68,7 @@ impl Default for RankerConfig {
             phrase_weight: 0.25,
             mission_phrase_weight: 4.0,
             mission_title_weight: 2.0,
-            call_feedback: 0.0,
-            call_feedback_depth: 3,
+            translate_swedish: true,
         }
     }
 }
@@ -185,7 +182,8 @@ impl Index {
 
     /// Builds an index holding `calls` and `orgs` in one pass.
     pub fn with(catalogue: Catalogue, ranker: RankerConfig, calls: Vec<Call>, orgs: Vec<Organisation>) -> Self {
-        let analyzer = Analyzer::default();
+        let mut analyzer = Analyzer::default();
+        analyzer.translate_swedish = ranker.translate_swedish;
         let missions = catalogue.missions.iter().map(|m| mission_doc(&analyzer, m)).collect();
         let areas = catalogue.s3_areas.iter().map(|a| area_doc(&analyzer, a)).collect();
         let calls = calls
@@ -386,11 +384,10 @@ impl Index {
     pub fn call_scores(&self, org_id: &OrgId) -> Vec<(CallId, f32, u8)> {
         let cfg = &self.ranker;
         let (Some((org, _)), Some(ov)) = (self.orgs.get(org_id), self.org_vecs.get(org_id)) else { return Vec::new() };
-        let ov = self.expand(ov);
         self.calls
             .iter()
             .map(|(id, (call, _))| {
-                let raw = self.call_relevance(org, &ov, call).0;
+                let raw = self.call_relevance(org, ov, call).0;
                 (id.clone(), raw, cfg.calibrate(raw))
             })
             .collect()
@@ -416,30 +413,6 @@ impl Index {
         self.catalogue.missions.iter().zip(&self.mission_vecs_m).map(|(m, mv)| (m.id, cv.dot(mv).0)).collect()
     }
 
-    /// Pseudo-relevance feedback (Rocchio): the organisation's vector plus `call_feedback`
-    /// times the centroid of its best-matching calls, so that it also meets their vocabulary.
-    fn expand(&self, ov: &Vector) -> Vector {
-        let (k, beta) = (self.ranker.call_feedback_depth, self.ranker.call_feedback);
-        if k == 0 || beta <= 0.0 {
-            return ov.clone();
-        }
-        let mut scored: Vec<(f32, &CallId)> = self.call_vecs.iter().map(|(id, cv)| (ov.dot(cv).0, id)).collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-        let top: Vec<&Vector> =
-            scored.iter().take(k).filter(|(s, _)| *s > 0.0).filter_map(|(_, id)| self.call_vecs.get(*id)).collect();
-        let mut sum = ov.0.clone();
-        for cv in &top {
-            for (t, w) in &cv.0 {
-                *sum.entry(t.clone()).or_default() += beta * w / top.len() as f32;
-            }
-        }
-        let norm = sum.values().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            sum.values_mut().for_each(|x| *x /= norm);
-        }
-        Vector(sum)
-    }
-
     fn call_relevance(&self, org: &Organisation, ov: &Vector, call: &Call) -> (f32, Vec<(String, f32)>) {
         let (cos, parts) = self.call_vecs.get(&call.id).map(|cv| ov.dot(cv)).unwrap_or_default();
         let bonus =
@@ -449,7 +422,6 @@ impl Index {
 
     fn call_recs(&self, org: &Organisation, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {
         let Some(ov) = self.org_vecs.get(&org.id) else { return Vec::new() };
-        let ov = &self.expand(ov);
         let lang = org.preferred_language;
         // Score every eligible call cheaply; explain only the few that will be recommended.
         let bonus = |call: &Call| {

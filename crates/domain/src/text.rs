@@ -33,6 +33,8 @@ pub struct Analyzer {
     en: Stemmer,
     sv: Stemmer,
     stop: HashSet<&'static str>,
+    /// Add English translations to Swedish text (see [`crate::crosslingual`]).
+    pub translate_swedish: bool,
 }
 
 impl std::fmt::Debug for Analyzer {
@@ -47,6 +49,7 @@ impl Default for Analyzer {
             en: Stemmer::create(Algorithm::English),
             sv: Stemmer::create(Algorithm::Swedish),
             stop: STOP_EN.split_whitespace().chain(STOP_SV.split_whitespace()).collect(),
+            translate_swedish: true,
         }
     }
 }
@@ -90,7 +93,7 @@ impl Analyzer {
         surfaces: &mut HashMap<String, String>,
     ) {
         let terms = self.terms(text, lang);
-        if lang == Language::Sv {
+        if lang == Language::Sv && self.translate_swedish {
             // Cross-lingual bridge: English translations join the Swedish terms, at lower weight.
             let lexicon = crate::crosslingual::Lexicon::get();
             for t in &terms {
