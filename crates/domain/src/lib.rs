@@ -8,6 +8,7 @@
 //! This crate is pure: no I/O, no async, no tokio, sea-orm or async-nats. Time comes from
 //! a [`Clock`] the caller injects.
 
+pub mod association;
 mod clock;
 mod country;
 pub mod crosslingual;

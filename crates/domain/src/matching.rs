@@ -2,16 +2,18 @@
 //! and the rankings Brygga recommends from.
 //!
 //! Relevance is a cosine over TF-IDF vectors (IDF from the targets: calls, missions, areas),
-//! with field weights, plus bounded bonuses for declared interests and industry codes. The
+//! with field weights (call titles gain the words organisations use with them, see
+//! [`crate::association`]), plus bounded bonuses for declared interests and industry codes. The
 //! raw value is mapped to 0-100 by one fixed curve, so a score means the same for everyone.
 
+use crate::association::Associations;
 use crate::eligibility::{allows, assess};
 use crate::recommendation::{recommendation_id, Explanation, Recommendation, Target, RANKER_VERSION};
 use crate::text::{detect_language, is_phrase, sentences, Analyzer};
 use crate::{Call, CallId, Catalogue, Language, MissionId, OrgId, Organisation};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Tunable ranking settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +49,9 @@ pub struct RankerConfig {
     pub mission_title_weight: f32,
     /// Give Swedish text the English translations of its words (the NACE/SNI-aligned lexicon).
     pub translate_swedish: bool,
+    /// Weight of the words organisations use together with a call title's words, learned from
+    /// their texts ([`crate::association`]); 0 turns it off.
+    pub association_weight: f32,
 }
 
 impl Default for RankerConfig {
@@ -69,6 +74,7 @@ impl Default for RankerConfig {
             mission_phrase_weight: 4.0,
             mission_title_weight: 2.0,
             translate_swedish: true,
+            association_weight: 1.0,
         }
     }
 }
@@ -91,8 +97,12 @@ const W_KEYWORDS: f32 = 2.0;
 const W_BODY: f32 = 1.0;
 const W_NACE: f32 = 1.5;
 const W_HISTORY: f32 = 1.5;
-/// Organisations at which the organisation-side IDF counts half.
+/// Organisations at which the organisation-side IDF and the learned associations count half.
 const ORG_IDF_SHRINK: f32 = 50.0;
+/// Share of the documents that must change before the associations are learned again.
+const RELEARN_SHARE: f32 = 0.1;
+/// Contributing terms an explanation names.
+const EXPLAINED_TERMS: usize = 6;
 /// Bonuses added to cosine relevance.
 const BONUS_DECLARED_MISSION: f32 = 0.12;
 const BONUS_NACE_AREA: f32 = 0.10;
@@ -126,6 +136,8 @@ impl Doc {
 struct Space {
     phrase: f32,
     title: f32,
+    /// Add the learned associations of call titles (organisations meeting calls).
+    expand: bool,
 }
 
 /// A unit-length TF-IDF vector.
@@ -173,6 +185,9 @@ pub struct Index {
     /// The call ↔ mission space.
     call_vecs_m: HashMap<CallId, Vector>,
     mission_vecs_m: Vec<Vector>,
+    /// What organisations say together with call-title words, and the changes since learned.
+    associations: Associations,
+    changes_since_learn: usize,
 }
 
 impl Index {
@@ -216,7 +231,10 @@ impl Index {
             area_vecs: Vec::new(),
             call_vecs_m: HashMap::new(),
             mission_vecs_m: Vec::new(),
+            associations: Associations::default(),
+            changes_since_learn: usize::MAX,
         };
+        ix.org_idf = ix.org_frequencies();
         ix.refresh();
         ix
     }
@@ -265,43 +283,94 @@ impl Index {
         }
     }
 
-    /// Recomputes IDF over the targets and every vector.
+    /// After a call changed: the target IDF, the associations when stale, every vector.
     fn refresh(&mut self) {
         let docs: Vec<&Doc> = self.calls.values().map(|(_, d)| d).chain(&self.missions).chain(&self.areas).collect();
         self.idf = document_frequencies(&docs);
+        self.relearn_if_stale();
+        self.target_vectors();
+        self.org_vectors();
+    }
+
+    /// After an organisation changed: the organisation-side statistics and vectors (and the
+    /// targets' when the associations were learned again).
+    fn refresh_orgs(&mut self) {
+        self.org_idf = self.org_frequencies();
+        if self.relearn_if_stale() {
+            self.target_vectors();
+        }
+        self.org_vectors();
+    }
+
+    fn org_frequencies(&self) -> HashMap<String, f32> {
+        document_frequencies(&self.orgs.values().map(|(_, d)| d).collect::<Vec<_>>())
+    }
+
+    /// Learns the associations again once [`RELEARN_SHARE`] of the documents changed since
+    /// the last time (so a burst of events costs a few passes, not one per event). Returns
+    /// whether it did.
+    fn relearn_if_stale(&mut self) -> bool {
+        self.changes_since_learn = self.changes_since_learn.saturating_add(1);
+        let corpus = (self.orgs.len() + self.calls.len()) as f32;
+        if (self.changes_since_learn as f32) < RELEARN_SHARE * corpus {
+            return false;
+        }
+        self.changes_since_learn = 0;
+        let rows: HashSet<&str> = self
+            .calls
+            .values()
+            .flat_map(|(_, d)| d.title_tf.keys())
+            .filter(|t| !is_phrase(t))
+            .map(String::as_str)
+            .collect();
+        let columns: HashSet<&str> = self.idf.keys().filter(|t| !is_phrase(t)).map(String::as_str).collect();
+        // Shrunk like the organisation-side IDF: a few organisations say little.
+        let n = self.orgs.len() as f32;
+        let scale = self.ranker.association_weight * n / (n + ORG_IDF_SHRINK);
+        self.associations = if scale > 0.0 {
+            let docs = self.orgs.values().map(|(_, d)| d.tf.keys().filter(|t| !is_phrase(t)).map(String::as_str));
+            Associations::learn(docs, &rows, &columns, scale)
+        } else {
+            Associations::default()
+        };
+        true
+    }
+
+    fn target_vectors(&mut self) {
         let r = &self.ranker;
-        let org_space = Space { phrase: r.phrase_weight, title: r.title_weight };
-        let mission_space = Space { phrase: r.mission_phrase_weight, title: r.mission_title_weight };
+        let org_space = Space { phrase: r.phrase_weight, title: r.title_weight, expand: true };
+        let mission_space = Space { phrase: r.mission_phrase_weight, title: r.mission_title_weight, expand: false };
         self.call_vecs = self.calls.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, org_space, None))).collect();
         self.mission_vecs = self.missions.iter().map(|d| self.vector(d, org_space, None)).collect();
         self.area_vecs = self.areas.iter().map(|d| self.vector(d, org_space, None)).collect();
         self.call_vecs_m =
             self.calls.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, mission_space, None))).collect();
         self.mission_vecs_m = self.missions.iter().map(|d| self.vector(d, mission_space, None)).collect();
-        self.refresh_orgs();
     }
 
-    /// Recomputes the organisation-side statistics and vectors.
-    fn refresh_orgs(&mut self) {
-        let docs: Vec<&Doc> = self.orgs.values().map(|(_, d)| d).collect();
-        self.org_idf = document_frequencies(&docs);
-        // Shrunk towards 0 while there are few organisations: their statistics are noise.
+    fn org_vectors(&mut self) {
+        // The organisation-side IDF is shrunk towards 0 while there are few organisations.
         let n = self.orgs.len() as f32;
-        let space = Space { phrase: self.ranker.phrase_weight, title: self.ranker.title_weight };
+        let space = Space { phrase: self.ranker.phrase_weight, title: self.ranker.title_weight, expand: false };
         let gamma = self.ranker.org_idf_gamma * n / (n + ORG_IDF_SHRINK);
         self.org_vecs = self.orgs.iter().map(|(id, (_, d))| (id.clone(), self.vector(d, space, Some(gamma)))).collect();
     }
 
-    /// A unit TF-IDF vector: sublinear term frequency times target IDF; phrases and call titles
-    /// weighted as the `space` says. An organisation's vector (`org_gamma`) keeps only terms some
-    /// target has (the others cannot match and would only dilute it) and multiplies in its
-    /// own-corpus IDF.
+    /// A unit TF-IDF vector: sublinear term frequency times target IDF; phrases, call titles and
+    /// the titles' associated terms weighted as the `space` says. An organisation's vector
+    /// (`org_gamma`) keeps only terms some target has (the others cannot match and would only
+    /// dilute it) and multiplies in its own-corpus IDF.
     fn vector(&self, d: &Doc, space: Space, org_gamma: Option<f32>) -> Vector {
         let n_targets = (self.calls.len() + self.missions.len() + self.areas.len()) as f32;
         let max_own = idf(self.orgs.len() as f32, 1.0).max(f32::EPSILON);
         let mut tf = d.tf.clone();
         for (t, w) in &d.title_tf {
             *tf.entry(t.clone()).or_default() += w * space.title;
+        }
+        if space.expand {
+            for (t, w) in self.associations.expand(&d.title_tf) {
+                *tf.entry(t).or_default() += w;
+            }
         }
         let mut v: HashMap<String, f32> = tf
             .into_iter()
@@ -421,7 +490,9 @@ impl Index {
     }
 
     fn call_recs(&self, org: &Organisation, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {
-        let Some(ov) = self.org_vecs.get(&org.id) else { return Vec::new() };
+        let (Some(ov), Some((_, org_doc))) = (self.org_vecs.get(&org.id), self.orgs.get(&org.id)) else {
+            return Vec::new();
+        };
         let lang = org.preferred_language;
         // Score every eligible call cheaply; explain only the few that will be recommended.
         let bonus = |call: &Call| {
@@ -447,7 +518,7 @@ impl Index {
             .map(|(_, call, doc)| {
                 let lines = assess(org, call, today, lang);
                 let (raw, parts) = self.call_relevance(org, ov, call);
-                let terms = surface_terms(&parts, doc);
+                let terms = self.call_terms(&parts, doc, org_doc);
                 let evidence = evidence(doc, &parts, doc.lang);
                 let deadline = call.next_deadline(today);
                 let summary = call_summary(lang, &call.title, &terms, deadline);
@@ -463,6 +534,21 @@ impl Index {
                     deadline,
                     explanation: explanation(lang, summary, lines, terms, evidence),
                 }
+            })
+            .collect()
+    }
+
+    /// A call's contributing terms as written: the call's own words, and for a word the call
+    /// only has by association, the organisation's word with the title word it goes with.
+    fn call_terms(&self, parts: &[(String, f32)], call: &Doc, org: &Doc) -> Vec<String> {
+        parts
+            .iter()
+            .take(EXPLAINED_TERMS)
+            .map(|(stem, _)| match self.associations.source(stem, call.title_tf.keys()) {
+                Some(title_word) if !call.surfaces.contains_key(stem) => {
+                    format!("{} (≈ {})", surface(org, stem), surface(call, title_word))
+                }
+                _ => surface(call, stem),
             })
             .collect()
     }
@@ -699,7 +785,12 @@ fn area_doc(a: &Analyzer, s: &crate::S3Area) -> Doc {
 
 /// The target's own words for the top contributing stems.
 fn surface_terms(parts: &[(String, f32)], target: &Doc) -> Vec<String> {
-    parts.iter().take(6).map(|(stem, _)| target.surfaces.get(stem).cloned().unwrap_or_else(|| stem.clone())).collect()
+    parts.iter().take(EXPLAINED_TERMS).map(|(stem, _)| surface(target, stem)).collect()
+}
+
+/// A stem as `d` writes it (the stem itself where `d` never does).
+fn surface(d: &Doc, stem: &str) -> String {
+    d.surfaces.get(stem).cloned().unwrap_or_else(|| stem.to_owned())
 }
 
 /// The sentence of `text` that holds the most weight of the contributing stems, cut to ~200 chars.
@@ -879,6 +970,54 @@ mod tests {
 
     fn targets(recs: &[Recommendation], kind: &str) -> Vec<String> {
         recs.iter().filter(|r| r.target.kind() == kind).map(|r| r.target.id().to_owned()).collect()
+    }
+
+    /// Sixty organisations: twenty fish farms that say "aquaculture", forty battery recyclers,
+    /// and one that says "fish" but never "aquaculture".
+    fn fish_farm_index(cfg: RankerConfig) -> Index {
+        let calls = vec![
+            call("AQUA", "Biosecurity in aquaculture", "2026-10-01"),
+            call("FISH", "Fish stocks in the Baltic", "2026-10-01"),
+            call("BATTERY", "Battery recycling", "2026-10-01"),
+        ];
+        let mut orgs: Vec<Organisation> = (0..20)
+            .map(|i| org(&format!("farm-{i}"), OrgKind::Sme, "Aquaculture farms raising healthy fish", Language::En))
+            .chain((0..40).map(|i| org(&format!("rec-{i}"), OrgKind::Sme, "Battery recycling plants", Language::En)))
+            .collect();
+        orgs.push(org("vet", OrgKind::Sme, "We vaccinate fish against disease", Language::En));
+        Index::with(catalogue(), cfg, calls, orgs)
+    }
+
+    #[test]
+    fn learned_associations_bridge_vocabulary_and_are_explained() {
+        let cfg = RankerConfig { floor: 1, ..RankerConfig::default() };
+        let vet = OrgId::parse("vet").expect("id");
+        let aqua = |ix: &Index| ix.call_scores(&vet).into_iter().find(|s| s.0.as_str() == "AQUA").expect("scored").1;
+        let off = fish_farm_index(RankerConfig { association_weight: 0.0, ..cfg.clone() });
+        assert_eq!(aqua(&off), 0.0, "no word in common");
+        let ix = fish_farm_index(cfg);
+        assert!(aqua(&ix) > 0.0, "fish farms say fish with aquaculture");
+        let recs = ix.recommend(&vet, date("2026-06-01"));
+        let rec = recs.iter().find(|r| r.target.id() == "AQUA").expect("recommended");
+        assert!(rec.explanation.matched_terms.contains(&"fish (≈ aquaculture)".to_owned()), "{rec:?}");
+        assert!(aqua(&ix) < ix.call_scores(&vet).into_iter().find(|s| s.0.as_str() == "FISH").expect("scored").1);
+    }
+
+    #[test]
+    fn associations_are_learned_again_as_organisations_arrive() {
+        let built = fish_farm_index(RankerConfig::default());
+        let mut ix = Index::with(
+            catalogue(),
+            RankerConfig::default(),
+            built.calls.values().map(|c| c.0.clone()).collect(),
+            vec![],
+        );
+        assert!(ix.associations.is_empty());
+        for o in built.orgs() {
+            ix.upsert_org(o.clone());
+        }
+        assert!(!ix.associations.related("aquacultur").is_empty(), "relearned on the way");
+        assert!(ix.changes_since_learn > 0, "but not on every event");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Version of the ranking code; carried in every explanation.
-pub const RANKER_VERSION: &str = "brygga-lexical-1";
+pub const RANKER_VERSION: &str = "brygga-lexical-2";
 
 /// Namespace for name-based (v5) ids of recommendations and their events.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6272_7967_6761_4000_8000_7265_636f_6d6d);

@@ -20,12 +20,12 @@ pub fn grid(base: &RankerConfig, task: &str) -> Vec<Point> {
     let mut out = Vec::new();
     if task == "org-call" {
         for p in [0.25, 0.5] {
-            for q in [0.0, 0.5, 1.0] {
-                for g in [0.5, 1.0, 1.5] {
+            for g in [0.5, 1.0, 1.5] {
+                for a in [0.0, 0.5, 1.0, 1.5] {
                     let ranker =
-                        RankerConfig { phrase_weight: p, query_idf_exponent: q, org_idf_gamma: g, ..base.clone() };
+                        RankerConfig { phrase_weight: p, org_idf_gamma: g, association_weight: a, ..base.clone() };
                     out.push(Point {
-                        name: format!("phrase_weight={p} query_idf_exponent={q} org_idf_gamma={g}"),
+                        name: format!("phrase_weight={p} org_idf_gamma={g} association_weight={a}"),
                         ranker,
                     });
                 }

@@ -48,7 +48,7 @@ fn dev_set_he_project_topic_holds() {
     let Some(dir) = shared_bench("he-project-topic") else { return };
     let s = scores(&dir, Task::OrgCall);
     eprintln!("he-project-topic org-call: nDCG@10 {:.3}", s.ndcg_at_10);
-    assert!(s.ndcg_at_10 >= 0.28, "nDCG@10 {:.3} fell under 0.28 (BM25: 0.159)", s.ndcg_at_10);
+    assert!(s.ndcg_at_10 >= 0.29, "nDCG@10 {:.3} fell under 0.29, the goal (BM25: 0.159)", s.ndcg_at_10);
 }
 
 /// A malformed set names the file, the line and what is wrong.
