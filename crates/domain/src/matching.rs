@@ -8,7 +8,7 @@
 
 use crate::association::Associations;
 use crate::eligibility::{allows, assess};
-use crate::recommendation::{recommendation_id, Explanation, Recommendation, Target, RANKER_VERSION};
+use crate::recommendation::{recommendation_id, Explanation, Published, Recommendation, Target, RANKER_VERSION};
 use crate::text::{detect_language, is_phrase, sentences, Analyzer};
 use crate::{Call, CallId, Catalogue, Language, MissionId, OrgId, Organisation};
 use chrono::NaiveDate;
@@ -430,23 +430,56 @@ impl Index {
             .collect()
     }
 
-    /// Organisations (with contact consent) for which `org` could be a partner above the floor.
+    /// Organisations (with contact consent) for which `org` is a partner above the floor.
     pub fn orgs_matching_partner(&self, org: &OrgId) -> Vec<OrgId> {
-        let Some(pv) = self.org_vecs.get(org) else { return Vec::new() };
-        if !self.orgs.get(org).is_some_and(|(o, _)| o.consent.partner_suggestions) {
+        let Some((p, _)) = self.orgs.get(org).filter(|(p, _)| p.consent.partner_suggestions) else {
             return Vec::new();
-        }
-        let max_bonus = BONUS_COMPLEMENTARY + BONUS_SHARED_MISSION;
+        };
         self.orgs
             .values()
             .filter(|(o, _)| o.consent.contact && &o.id != org)
-            .filter(|(o, _)| {
-                self.org_vecs
-                    .get(&o.id)
-                    .is_some_and(|ov| self.ranker.calibrate(ov.cos(pv) + max_bonus) >= self.ranker.floor)
-            })
+            .filter(|(o, _)| self.partner_score(o, p) >= self.ranker.floor)
             .map(|(o, _)| o.id.clone())
             .collect()
+    }
+
+    /// Whether `partner` would enter `org`'s top-k partners, judged against the partner
+    /// recommendations `org` holds now (`held`, as published; ties go to the smaller id, as in
+    /// ranking). The matcher re-ranks only those organisations when a partner arrives or changes.
+    pub fn partner_enters(&self, org: &OrgId, partner: &OrgId, held: &[Published]) -> bool {
+        let (Some((o, _)), Some((p, _))) = (self.orgs.get(org), self.orgs.get(partner)) else { return false };
+        let k = self.ranker.top_k_partners;
+        let score = self.partner_score(o, p);
+        if k == 0 || score < self.ranker.floor {
+            return false;
+        }
+        let mut kept: Vec<(u8, &OrgId)> = held
+            .iter()
+            .filter_map(|x| match &x.rec.target {
+                Target::Partner(id) => Some((x.rec.score, id)),
+                _ => None,
+            })
+            .collect();
+        if kept.len() < k {
+            return true;
+        }
+        kept.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        let (last_score, last_id) = kept[k - 1];
+        score > last_score || (score == last_score && partner < last_id)
+    }
+
+    /// The score of `p` as a partner for `org`, before explanation.
+    fn partner_score(&self, org: &Organisation, p: &Organisation) -> u8 {
+        let cos = match (self.org_vecs.get(&org.id), self.org_vecs.get(&p.id)) {
+            (Some(a), Some(b)) => a.cos(b),
+            _ => 0.0,
+        };
+        let complementary = org.kind.is_academic() != p.kind.is_academic();
+        let shared = p.interest_missions.iter().any(|m| org.interest_missions.contains(m));
+        self.ranker.calibrate(
+            cos + if complementary { BONUS_COMPLEMENTARY } else { 0.0 }
+                + if shared { BONUS_SHARED_MISSION } else { 0.0 },
+        )
     }
 
     /// Raw relevance of one organisation to every call, for evaluation (no eligibility, no floor).
@@ -619,20 +652,11 @@ impl Index {
     fn partner_recs(&self, org: &Organisation, cfg: &RankerConfig) -> Vec<Recommendation> {
         let Some(ov) = self.org_vecs.get(&org.id) else { return Vec::new() };
         let lang = org.preferred_language;
-        let complementary = |p: &Organisation| org.kind.is_academic() != p.kind.is_academic();
-        let shared = |p: &Organisation| p.interest_missions.iter().any(|m| org.interest_missions.contains(m));
-        let quick = |p: &Organisation| {
-            let cos = self.org_vecs.get(&p.id).map_or(0.0, |pv| ov.cos(pv));
-            cfg.calibrate(
-                cos + if complementary(p) { BONUS_COMPLEMENTARY } else { 0.0 }
-                    + if shared(p) { BONUS_SHARED_MISSION } else { 0.0 },
-            )
-        };
         let mut candidates: Vec<(u8, &(Organisation, Doc))> = self
             .orgs
             .values()
             .filter(|(p, _)| p.id != org.id && p.consent.partner_suggestions)
-            .map(|e| (quick(&e.0), e))
+            .map(|e| (self.partner_score(org, &e.0), e))
             .filter(|(score, _)| *score >= cfg.floor)
             .collect();
         candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1 .0.id.cmp(&b.1 .0.id)));
@@ -1018,6 +1042,25 @@ mod tests {
         }
         assert!(!ix.associations.related("aquacultur").is_empty(), "relearned on the way");
         assert!(ix.changes_since_learn > 0, "but not on every event");
+    }
+
+    #[test]
+    fn a_partner_enters_only_lists_it_would_rank_in() {
+        let ix = fixture_with(RankerConfig { top_k_partners: 1, ..RankerConfig::default() });
+        let (a, b) = (OrgId::parse("a").expect("id"), OrgId::parse("b").expect("id"));
+        let rec = ix.recommend(&a, date("2026-06-01")).into_iter().find(|r| r.target.kind() == "partner").expect("b");
+        assert_eq!(rec.target, Target::Partner(b.clone()));
+        let held = |id: &str, score: u8| {
+            let target = Target::Partner(OrgId::parse(id).expect("id"));
+            vec![Published { rec: Recommendation { target, score, ..rec.clone() }, revision: 1 }]
+        };
+        assert!(ix.partner_enters(&a, &b, &[]), "an empty list");
+        assert!(ix.partner_enters(&a, &b, &held("c", rec.score - 1)), "beats the last one");
+        assert!(!ix.partner_enters(&a, &b, &held("c", rec.score + 1)), "does not");
+        assert!(ix.partner_enters(&a, &b, &held("c", rec.score)), "a tie goes to the smaller id");
+        assert!(!ix.partner_enters(&a, &b, &held("aa", rec.score)));
+        let loner = OrgId::parse("loner").expect("id");
+        assert!(!ix.orgs_matching_partner(&loner).contains(&a), "no partner consent");
     }
 
     #[test]

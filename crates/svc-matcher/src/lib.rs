@@ -79,8 +79,6 @@ impl Matcher {
                 let Ok(org_id) = OrgId::parse(&data.id) else {
                     return reject(format!("bad organisation id {:?}", data.id));
                 };
-                // Before and after the change: whom this organisation was, and is, a partner for.
-                let mut affected: BTreeSet<OrgId> = index.orgs_matching_partner(&org_id).into_iter().collect();
                 match data.organisation {
                     Some(o) => match o.into_domain() {
                         Ok(o) => {
@@ -90,7 +88,9 @@ impl Matcher {
                     },
                     None => index.remove_org(&org_id),
                 }
-                affected.extend(index.orgs_matching_partner(&org_id));
+                // Those it is now a partner for above the floor; `sync` keeps the ones whose
+                // top partners it enters, and adds those that recommend it now.
+                let mut affected: BTreeSet<OrgId> = index.orgs_matching_partner(&org_id).into_iter().collect();
                 affected.insert(org_id.clone());
                 scope = Scope::Orgs { orgs: affected, also_recommending: Some(Target::Partner(org_id)) };
                 vec![data.caused_by, env.id]
@@ -148,13 +148,20 @@ impl Matcher {
                 index.orgs().map(|o| o.id.clone()).chain(active.keys().cloned()).collect()
             }
             Scope::Orgs { mut orgs, also_recommending } => {
-                if let Some(t) = also_recommending {
-                    orgs.extend(recommendations::orgs_recommended(db, t.kind(), t.id()).await?);
-                }
-                let list: Vec<OrgId> = orgs.iter().cloned().collect();
+                let recommending = match &also_recommending {
+                    Some(t) => recommendations::orgs_recommended(db, t.kind(), t.id()).await?,
+                    None => Vec::new(),
+                };
+                let list: Vec<OrgId> = orgs.iter().chain(&recommending).cloned().collect();
                 for p in recommendations::active_for_many(db, &list).await? {
                     active.entry(p.rec.org_id.clone()).or_default().push(p);
                 }
+                if let Some(Target::Partner(partner)) = &also_recommending {
+                    // A new or changed partner changes only the lists it enters (or was on).
+                    let held = |o: &OrgId| active.get(o).map_or(&[][..], Vec::as_slice);
+                    orgs.retain(|o| o == partner || index.partner_enters(o, partner, held(o)));
+                }
+                orgs.extend(recommending);
                 orgs
             }
         };
@@ -202,7 +209,8 @@ impl Matcher {
 enum Scope {
     /// Every organisation (the deadline sweep).
     All,
-    /// These, plus those with an active recommendation of `also_recommending`.
+    /// These, plus those with an active recommendation of `also_recommending`. For a partner,
+    /// only those of these whose top partners it enters.
     Orgs { orgs: BTreeSet<OrgId>, also_recommending: Option<Target> },
 }
 
