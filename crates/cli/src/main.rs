@@ -7,6 +7,7 @@ mod bench;
 mod demo;
 mod eval;
 mod ft_topics;
+mod http;
 mod import;
 
 use anyhow::Context;
@@ -120,7 +121,22 @@ async fn serve(cfg: Config, role: Role) -> anyhow::Result<()> {
     };
     let cancel = brygga_runtime::shutdown::on_signal();
     let app = app::start(&cfg, role, clock, cancel.clone()).await?;
-    println!("brygga serving ({role:?}); NATS {}; {}. SIGTERM or Ctrl-C stops it.", app.nats_url, app.database);
+    let http = match cfg.http_addr {
+        Some(addr) => {
+            let mut services = Vec::new();
+            if matches!(role, Role::All | Role::Ingest) {
+                services.push(("ingest", app.ingest_stats.clone()));
+            }
+            if matches!(role, Role::All | Role::Matcher) {
+                services.push(("matcher", app.matcher_stats.clone()));
+            }
+            let probe = http::Probe { bus: app.bus.clone(), store: app.store.clone(), services };
+            let (bound, _task) = http::serve(addr, probe, cancel.clone()).await?;
+            format!("; http://{bound} (/healthz, /readyz, /metrics)")
+        }
+        None => String::new(),
+    };
+    println!("brygga serving ({role:?}); NATS {}; {}{http}. SIGTERM or Ctrl-C stops it.", app.nats_url, app.database);
     while !cancel.is_cancelled() && !app.any_finished() {
         tokio::select! {
             _ = cancel.cancelled() => {}

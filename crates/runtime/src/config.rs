@@ -75,6 +75,8 @@ pub struct Config {
     pub shutdown_timeout_secs: u64,
     /// Evaluate deadlines as of this date instead of today (snapshots, demos).
     pub as_of: Option<NaiveDate>,
+    /// Where `serve` answers `/healthz`, `/readyz` and `/metrics` (e.g. `0.0.0.0:8080`); none: off.
+    pub http_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for Config {
@@ -93,6 +95,7 @@ impl Default for Config {
             outbox_poll_ms: 200,
             shutdown_timeout_secs: 20,
             as_of: None,
+            http_addr: None,
         }
     }
 }

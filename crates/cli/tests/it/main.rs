@@ -1,7 +1,7 @@
-//! The `brygga` binary as a user runs it: one-line errors, the F&T importer, and a clean
-//! drain on SIGTERM.
+//! The `brygga` binary as a user runs it: one-line errors, the F&T importer, the operator
+//! endpoints, and a clean drain on SIGTERM.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -89,12 +89,23 @@ async fn import_topics_publishes_call_events_and_reports_bad_lines() {
     assert_eq!(s.info().await.expect("info").state.messages, 2);
 }
 
+/// One HTTP/1.1 GET: the status code and the body.
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("write");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    let status = resp.split_whitespace().nth(1).and_then(|c| c.parse().ok()).expect("status line");
+    (status, resp.split_once("\r\n\r\n").map(|x| x.1.to_owned()).unwrap_or_default())
+}
+
 #[test]
-fn serve_drains_and_exits_cleanly_on_sigterm() {
+fn serve_answers_probes_then_drains_and_exits_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut child = brygga()
         .arg("serve")
         .env("BRYGGA_DATA_DIR", dir.path())
+        .env("BRYGGA_HTTP_ADDR", "127.0.0.1:0")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -102,6 +113,19 @@ fn serve_drains_and_exits_cleanly_on_sigterm() {
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
     assert!(line.contains("brygga serving"), "{line}");
+    let addr = line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).expect("http address");
+    assert_eq!(get(addr, "/healthz"), (200, "ok\n".into()));
+    assert_eq!(get(addr, "/readyz"), (200, "ready\n".into()));
+    let (status, metrics) = get(addr, "/metrics");
+    assert_eq!(status, 200);
+    for service in ["ingest", "matcher"] {
+        assert!(
+            metrics.contains(&format!("brygga_events_total{{service=\"{service}\",outcome=\"acked\"}} 0")),
+            "{metrics}"
+        );
+        assert!(metrics.contains(&format!("brygga_stream_errors_total{{service=\"{service}\"}} 0")), "{metrics}");
+    }
+    assert_eq!(get(addr, "/nothing").0, 404);
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
     let start = Instant::now();

@@ -1,0 +1,83 @@
+//! Operator endpoints of `brygga serve`: `/healthz` (liveness: the process answers),
+//! `/readyz` (readiness: NATS connected and the database reachable, else 503 with the reason)
+//! and `/metrics` (the consume loops' counters in the Prometheus text format).
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use brygga_bus::{Bus, ConsumerStats};
+use brygga_store::Store;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// What the endpoints look at.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub bus: Bus,
+    pub store: Store,
+    /// The consume loops this process runs, by service name.
+    pub services: Vec<(&'static str, Arc<ConsumerStats>)>,
+}
+
+/// Binds `addr` and serves until `cancel`. Returns the bound address (port 0 picks one).
+pub async fn serve(
+    addr: SocketAddr,
+    probe: Probe,
+    cancel: CancellationToken,
+) -> anyhow::Result<(SocketAddr, JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on http_addr {addr}: {e}"))?;
+    let bound = listener.local_addr()?;
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(probe);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await
+    });
+    Ok((bound, task))
+}
+
+async fn ready(State(p): State<Probe>) -> (StatusCode, String) {
+    let mut problems = Vec::new();
+    let nats = p.bus.client().connection_state();
+    if nats != async_nats::connection::State::Connected {
+        problems.push(format!("nats: {nats}"));
+    }
+    if let Err(e) = p.store.db().ping().await {
+        problems.push(format!("database: {e}"));
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, "ready\n".into())
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {}\n", problems.join("; ")))
+    }
+}
+
+async fn metrics(State(p): State<Probe>) -> impl IntoResponse {
+    let mut out = String::from(
+        "# HELP brygga_events_total Inbound events handled, by service and outcome.\n\
+         # TYPE brygga_events_total counter\n",
+    );
+    for (service, stats) in &p.services {
+        let [acked, retried, dead_lettered, _] = stats.get();
+        for (outcome, n) in [("acked", acked), ("retried", retried), ("dead_lettered", dead_lettered)] {
+            let _ = writeln!(out, "brygga_events_total{{service=\"{service}\",outcome=\"{outcome}\"}} {n}");
+        }
+    }
+    out.push_str(
+        "# HELP brygga_stream_errors_total Errors reading a stream (recovered from), by service.\n\
+         # TYPE brygga_stream_errors_total counter\n",
+    );
+    for (service, stats) in &p.services {
+        let _ = writeln!(out, "brygga_stream_errors_total{{service=\"{service}\"}} {}", stats.get()[3]);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
