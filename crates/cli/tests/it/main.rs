@@ -138,3 +138,36 @@ fn serve_answers_probes_then_drains_and_exits_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[tokio::test]
+async fn readiness_fails_with_the_reason_while_nats_is_away() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let nats = brygga_testkit::nats().await;
+    let mut child = brygga()
+        .arg("serve")
+        .env("NATS_URL", nats.url())
+        .env("BRYGGA_PREFIX", brygga_testkit::prefix())
+        .env("BRYGGA_DATA_DIR", dir.path())
+        .env("BRYGGA_HTTP_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
+    let addr = line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).expect("http address").to_owned();
+    assert_eq!(get(&addr, "/readyz").0, 200);
+    drop(nats);
+    let start = Instant::now();
+    let (status, body) = loop {
+        let r = get(&addr, "/readyz");
+        if r.0 != 200 || start.elapsed() > Duration::from_secs(15) {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("not ready: nats: "), "{body}");
+}
