@@ -12,7 +12,6 @@ use brygga_store::Store;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// What the endpoints look at.
@@ -24,12 +23,8 @@ pub struct Probe {
     pub services: Vec<(&'static str, Arc<ConsumerStats>)>,
 }
 
-/// Binds `addr` and serves until `cancel`. Returns the bound address (port 0 picks one).
-pub async fn serve(
-    addr: SocketAddr,
-    probe: Probe,
-    cancel: CancellationToken,
-) -> anyhow::Result<(SocketAddr, JoinHandle<std::io::Result<()>>)> {
+/// Binds `addr` and serves in a task until `cancel`. Returns the bound address (port 0 picks one).
+pub async fn serve(addr: SocketAddr, probe: Probe, cancel: CancellationToken) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on http_addr {addr}: {e}"))?;
@@ -39,10 +34,13 @@ pub async fn serve(
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .with_state(probe);
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await
+    tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(async move { cancel.cancelled().await }).await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "the operator endpoints stopped");
+        }
     });
-    Ok((bound, task))
+    Ok(bound)
 }
 
 async fn ready(State(p): State<Probe>) -> (StatusCode, String) {

@@ -131,7 +131,7 @@ async fn serve(cfg: Config, role: Role) -> anyhow::Result<()> {
                 services.push(("matcher", app.matcher_stats.clone()));
             }
             let probe = http::Probe { bus: app.bus.clone(), store: app.store.clone(), services };
-            let (bound, _task) = http::serve(addr, probe, cancel.clone()).await?;
+            let bound = http::serve(addr, probe, cancel.clone()).await?;
             format!("; http://{bound} (/healthz, /readyz, /metrics)")
         }
         None => String::new(),
