@@ -99,13 +99,13 @@ fn get(addr: &str, path: &str) -> (u16, String) {
     (status, resp.split_once("\r\n\r\n").map(|x| x.1.to_owned()).unwrap_or_default())
 }
 
-#[test]
-fn serve_answers_probes_then_drains_and_exits_cleanly_on_sigterm() {
-    let dir = tempfile::tempdir().expect("tmp");
+/// `brygga serve` with its operator endpoints on a free port: the process and their address.
+fn serve(data_dir: &std::path::Path, envs: &[(&str, String)]) -> (std::process::Child, String) {
     let mut child = brygga()
         .arg("serve")
-        .env("BRYGGA_DATA_DIR", dir.path())
+        .env("BRYGGA_DATA_DIR", data_dir)
         .env("BRYGGA_HTTP_ADDR", "127.0.0.1:0")
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -114,6 +114,14 @@ fn serve_answers_probes_then_drains_and_exits_cleanly_on_sigterm() {
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
     assert!(line.contains("brygga serving"), "{line}");
     let addr = line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).expect("http address");
+    (child, addr.to_owned())
+}
+
+#[test]
+fn serve_answers_probes_then_drains_and_exits_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut child, addr) = serve(dir.path(), &[]);
+    let addr = addr.as_str();
     assert_eq!(get(addr, "/healthz"), (200, "ok\n".into()));
     assert_eq!(get(addr, "/readyz"), (200, "ready\n".into()));
     let (status, metrics) = get(addr, "/metrics");
@@ -143,19 +151,7 @@ fn serve_answers_probes_then_drains_and_exits_cleanly_on_sigterm() {
 async fn readiness_fails_with_the_reason_while_nats_is_away() {
     let dir = tempfile::tempdir().expect("tmp");
     let nats = brygga_testkit::nats().await;
-    let mut child = brygga()
-        .arg("serve")
-        .env("NATS_URL", nats.url())
-        .env("BRYGGA_PREFIX", brygga_testkit::prefix())
-        .env("BRYGGA_DATA_DIR", dir.path())
-        .env("BRYGGA_HTTP_ADDR", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
-    let addr = line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).expect("http address").to_owned();
+    let (mut child, addr) = serve(dir.path(), &[("NATS_URL", nats.url()), ("BRYGGA_PREFIX", brygga_testkit::prefix())]);
     assert_eq!(get(&addr, "/readyz").0, 200);
     drop(nats);
     let start = Instant::now();
