@@ -5,10 +5,12 @@
 //! Main items: [`Bus`], [`ConsumerSpec`], [`Delivery`], [`Outcome`], [`Bus::consume`].
 //! Only this crate knows about acks; it knows nothing of the database or the domain.
 
+mod connect;
 mod consume;
 mod publish;
 mod replay;
 
+pub use connect::AuthError;
 pub use consume::{ConsumerSpec, ConsumerStats, Delivery, Outcome};
 pub use publish::Published;
 
@@ -19,12 +21,14 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
-    #[error("connecting to NATS at {url}: {source}")]
-    Connect {
-        url: String,
-        #[source]
-        source: async_nats::ConnectError,
-    },
+    #[error("NATS at {url} is unreachable (gave up after {waited} s): {message}")]
+    Unreachable { url: String, waited: u64, message: String },
+    #[error("NATS at {url} refused Brygga's credentials: {message} (check nats.* authentication settings)")]
+    Unauthorised { url: String, message: String },
+    #[error("TLS with NATS at {url} failed: {message} (check nats.tls_* settings and the URL scheme)")]
+    Tls { url: String, message: String },
+    #[error("NATS authentication settings: {0}")]
+    Auth(#[from] AuthError),
     #[error("NATS server {0} is too old: Brygga needs 2.10 or newer (JetStream consumer filters and strict creates)")]
     ServerTooOld(String),
     #[error("NATS server has JetStream disabled (start it with -js)")]
@@ -58,7 +62,7 @@ pub enum BusError {
 impl BusError {
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Connect { .. } | Self::Publish { .. } | Self::ConsumerInfo { .. })
+        matches!(self, Self::Unreachable { .. } | Self::Publish { .. } | Self::ConsumerInfo { .. })
     }
 }
 
@@ -73,39 +77,6 @@ pub struct Bus {
 }
 
 impl Bus {
-    /// Connects and refuses servers older than 2.10 or without JetStream.
-    pub async fn connect(
-        url: &str,
-        prefix: &str,
-        streams: StreamSettings,
-        consumers: ConsumerSettings,
-    ) -> Result<Self, BusError> {
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("brygga-{prefix}"))
-            .retry_on_initial_connect()
-            .connection_timeout(Duration::from_secs(5))
-            .connect(url)
-            .await
-            .map_err(|source| BusError::Connect { url: url.to_owned(), source })?;
-        // retry_on_initial_connect returns before the handshake; wait for server info.
-        for _ in 0..100 {
-            if !client.server_info().version.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let info = client.server_info();
-        let version = brygga_runtime::nats_server::parse_version(&info.version);
-        if version.is_none_or(|v| v < brygga_runtime::nats_server::MIN_SERVER) {
-            return Err(BusError::ServerTooOld(info.version));
-        }
-        if !info.jetstream {
-            return Err(BusError::NoJetStream);
-        }
-        let js = jetstream::new(client.clone());
-        Ok(Self { client, js, prefix: prefix.to_owned(), streams, consumers })
-    }
-
     pub fn prefix(&self) -> &str {
         &self.prefix
     }

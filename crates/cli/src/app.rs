@@ -3,6 +3,7 @@
 
 use brygga_bus::{Bus, ConsumerStats};
 use brygga_domain::{Catalogue, Clock};
+use brygga_runtime::secret::redact_url;
 use brygga_runtime::{Config, ExposeSecret, NatsServer};
 use brygga_store::Store;
 use brygga_svc_ingest::Ingest;
@@ -29,7 +30,9 @@ pub struct App {
     pub bus: Bus,
     pub store: Store,
     pub nats: Option<NatsServer>,
+    /// The NATS server as it may be shown (credentials redacted).
     pub nats_url: String,
+    /// The database as it may be shown (credentials redacted).
     pub database: String,
     pub cancel: CancellationToken,
     pub ingest_stats: Arc<ConsumerStats>,
@@ -37,10 +40,11 @@ pub struct App {
     tasks: Vec<JoinHandle<Result<(), brygga_bus::BusError>>>,
 }
 
-/// Connects to (or starts) NATS and the database, ensures streams and schema.
-pub async fn connect(cfg: &Config) -> anyhow::Result<(Bus, Store, Option<NatsServer>, String, String)> {
+/// Connects to (or starts) NATS, ensures streams; returns the bus, the embedded server if one
+/// was started, and the server as it may be shown.
+pub async fn connect_bus(cfg: &Config) -> anyhow::Result<(Bus, Option<NatsServer>, String)> {
     let (nats, url) = match &cfg.nats_url {
-        Some(u) => (None, u.clone()),
+        Some(u) => (None, u.expose_secret().to_owned()),
         None => {
             let server = NatsServer::start(&cfg.data_dir.join("nats")).await?;
             let url = server.url();
@@ -48,10 +52,16 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<(Bus, Store, Option<NatsSer
             (Some(server), url)
         }
     };
-    let bus = Bus::connect(&url, &cfg.prefix, cfg.streams.clone(), cfg.consumer.clone()).await?;
+    let bus = Bus::connect(&url, &cfg.nats, &cfg.prefix, cfg.streams.clone(), cfg.consumer.clone()).await?;
     bus.ensure_streams().await?;
+    Ok((bus, nats, redact_url(&url)))
+}
+
+/// Connects to the configured database (or the SQLite file in `data_dir`) and migrates it;
+/// returns the store and the database as it may be shown.
+pub async fn connect_store(cfg: &Config) -> anyhow::Result<(Store, String)> {
     let (db_url, database) = match &cfg.database_url {
-        Some(u) => (u.expose_secret().to_owned(), redact(u.expose_secret())),
+        Some(u) => (u.expose_secret().to_owned(), redact_url(u.expose_secret())),
         None => {
             let path = cfg.data_dir.join("brygga.sqlite");
             (Store::sqlite_url(&path)?, format!("SQLite file {}", path.display()))
@@ -59,15 +69,14 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<(Bus, Store, Option<NatsSer
     };
     let store = Store::connect(&db_url).await?;
     store.migrate().await?;
-    Ok((bus, store, nats, url, database))
+    Ok((store, database))
 }
 
-/// Hides a password in a database URL for logs.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_owned(),
-    }
+/// Connects to (or starts) NATS and the database, ensures streams and schema.
+pub async fn connect(cfg: &Config) -> anyhow::Result<(Bus, Store, Option<NatsServer>, String, String)> {
+    let (bus, nats, url) = connect_bus(cfg).await?;
+    let (store, database) = connect_store(cfg).await?;
+    Ok((bus, store, nats, url, database))
 }
 
 /// Starts the services of `role`.

@@ -78,11 +78,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(cfg, args).await,
         Command::Serve { role } => serve(cfg, role).await,
         Command::Migrate => {
-            let (_, store, nats, _, db) = app::connect(&Config { nats_url: cfg.nats_url.clone(), ..cfg }).await?;
-            drop(store);
-            if let Some(n) = nats {
-                n.stop().await;
-            }
+            let (_, db) = app::connect_store(&cfg).await?;
             println!("migrations applied to {db}");
             Ok(())
         }
@@ -96,9 +92,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
-            let url = cfg.nats_url.clone().context("import-topics publishes to a running Brygga: set NATS_URL")?;
-            let bus = brygga_bus::Bus::connect(&url, &cfg.prefix, cfg.streams.clone(), cfg.consumer.clone()).await?;
-            bus.ensure_streams().await?;
+            anyhow::ensure!(cfg.nats_url.is_some(), "import-topics publishes to a running Brygga: set NATS_URL");
+            let (bus, _, _) = app::connect_bus(&cfg).await?;
             let summary = import::import(&bus, &args.files, version, true).await?;
             println!(
                 "{}: {summary}",

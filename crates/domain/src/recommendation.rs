@@ -106,6 +106,10 @@ pub struct Change {
 
 /// Compares what should be recommended now with what is active, and returns the changes.
 ///
+/// Revisions never repeat: a recommendation that was withdrawn and is wanted again is
+/// `Created` at the revision after its withdrawal (`withdrawn` holds the last revision of
+/// inactive ones), so its event id is new and no consumer misses it.
+///
 /// A change is *material*, and gives `Updated`, when the score moves by at least
 /// `min_score_delta`, the deadline or title changes, or an eligibility status changes;
 /// smaller score jitter (for example from corpus statistics shifting) is not published.
@@ -113,6 +117,7 @@ pub struct Change {
 pub fn reconcile(
     desired: Vec<Recommendation>,
     active: Vec<Published>,
+    withdrawn: &HashMap<Uuid, u32>,
     min_score_delta: u8,
     mut withdraw_reason: impl FnMut(&Recommendation) -> String,
 ) -> Vec<Change> {
@@ -120,7 +125,10 @@ pub fn reconcile(
     let mut changes = Vec::new();
     for rec in desired {
         match active.remove(&rec.id) {
-            None => changes.push(Change { kind: ChangeKind::Created, rec, revision: 1 }),
+            None => {
+                let revision = withdrawn.get(&rec.id).map_or(1, |r| r + 1);
+                changes.push(Change { kind: ChangeKind::Created, rec, revision })
+            }
             Some(p) if is_material(&p.rec, &rec, min_score_delta) => {
                 changes.push(Change { kind: ChangeKind::Updated, rec, revision: p.revision + 1 })
             }
@@ -193,7 +201,7 @@ mod tests {
             Published { rec: rec("C", 70), revision: 1 },
         ];
         let desired = vec![rec("A", 52), rec("B", 70), rec("D", 40)];
-        let changes = reconcile(desired, active, 5, |_| "gone".into());
+        let changes = reconcile(desired, active, &HashMap::new(), 5, |_| "gone".into());
         let got: Vec<_> = changes.iter().map(|c| (c.kind, c.rec.target.id().to_owned(), c.revision)).collect();
         assert_eq!(
             got,
@@ -209,6 +217,19 @@ mod tests {
     #[test]
     fn reconcile_of_same_state_is_empty() {
         let active = vec![Published { rec: rec("A", 50), revision: 1 }];
-        assert!(reconcile(vec![rec("A", 50)], active, 5, |_| String::new()).is_empty());
+        assert!(reconcile(vec![rec("A", 50)], active, &HashMap::new(), 5, |_| String::new()).is_empty());
+    }
+
+    /// Issue 7, bug 2: a withdrawn recommendation wanted again restarted at revision 1, so its
+    /// event id equalled the first `created` event's and the outbox dropped it.
+    #[test]
+    fn a_recommendation_wanted_again_continues_its_revisions() {
+        let a = rec("A", 50);
+        let withdrawn = HashMap::from([(a.id, 2)]);
+        let changes = reconcile(vec![a.clone()], vec![], &withdrawn, 5, |_| String::new());
+        assert_eq!(changes.len(), 1);
+        assert_eq!((changes[0].kind, changes[0].revision), (ChangeKind::Created, 3));
+        let first = recommendation_event_id(a.id, 1);
+        assert_ne!(recommendation_event_id(a.id, changes[0].revision), first);
     }
 }

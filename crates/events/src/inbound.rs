@@ -254,15 +254,15 @@ pub fn decode(payload: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
             Inbound::OrganisationUpserted(Box::new(data::<OrganisationV1>(env.data)?.into_domain()?))
         }
         types::ORGANISATION_REMOVED => {
-            let r = data::<RemovedV1>(env.data)?;
-            Inbound::OrganisationRemoved { id: OrgId::parse(r.id).map_err(one)?, version: r.version }
+            let (id, version) = data::<RemovedV1>(env.data)?.validate(OrgId::parse)?;
+            Inbound::OrganisationRemoved { id, version }
         }
         types::CALL_PUBLISHED | types::CALL_UPDATED => {
             Inbound::CallUpserted(Box::new(data::<CallV1>(env.data)?.into_domain()?))
         }
         _ => {
-            let r = data::<RemovedV1>(env.data)?;
-            Inbound::CallClosed { id: CallId::parse(r.id).map_err(one)?, version: r.version }
+            let (id, version) = data::<RemovedV1>(env.data)?.validate(CallId::parse)?;
+            Inbound::CallClosed { id, version }
         }
     };
     Ok(Decoded { event_id: env.id, ty: env.ty, event })
@@ -270,10 +270,6 @@ pub fn decode(payload: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
 
 fn data<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Rejection> {
     serde_json::from_value(v).map_err(|e| Rejection::InvalidPayload(vec![format!("data: {e}")]))
-}
-
-fn one(e: impl std::fmt::Display) -> Rejection {
-    Rejection::InvalidPayload(vec![e.to_string()])
 }
 
 /// Collects every field error instead of stopping at the first.
@@ -314,6 +310,32 @@ fn missions(field: &str, list: &[String], errs: &mut Errors) -> Vec<MissionId> {
         .collect()
 }
 
+/// The largest version: the store keeps versions as signed 64-bit integers, and a larger one
+/// would have to be clamped, after which no later version could ever apply.
+pub const MAX_VERSION: u64 = i64::MAX as u64;
+
+fn version(v: u64, errs: &mut Errors) {
+    if v > MAX_VERSION {
+        errs.push("version", format!("{v} exceeds the largest version {MAX_VERSION}"));
+    }
+}
+
+impl RemovedV1 {
+    /// Validates id and version, reporting both when both are wrong.
+    fn validate<Id>(
+        self,
+        parse: impl FnOnce(String) -> Result<Id, brygga_domain::IdError>,
+    ) -> Result<(Id, u64), Rejection> {
+        let mut e = Errors::default();
+        let id = e.take("id", parse(self.id));
+        version(self.version, &mut e);
+        match (id, e.0.is_empty()) {
+            (Some(id), true) => Ok((id, self.version)),
+            _ => Err(Rejection::InvalidPayload(e.0)),
+        }
+    }
+}
+
 fn non_empty(field: &str, s: &str, errs: &mut Errors) {
     if s.trim().is_empty() {
         errs.push(field, "must not be empty");
@@ -325,6 +347,7 @@ impl OrganisationV1 {
     pub fn into_domain(self) -> Result<Organisation, Rejection> {
         let mut e = Errors::default();
         let id = e.take("id", OrgId::parse(self.id));
+        version(self.version, &mut e);
         non_empty("name", &self.name, &mut e);
         let org_number = self.org_number.as_deref().and_then(|n| e.take("org_number", OrgNumber::parse(n)));
         let kind = e.take(
@@ -423,6 +446,7 @@ impl CallV1 {
     pub fn into_domain(self) -> Result<Call, Rejection> {
         let mut e = Errors::default();
         let id = e.take("id", CallId::parse(self.id));
+        version(self.version, &mut e);
         non_empty("title", &self.title, &mut e);
         let programme = e.take(
             "programme",

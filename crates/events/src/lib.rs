@@ -12,7 +12,7 @@ pub mod subject;
 pub use envelope::{types, CloudEvent, CONTENT_TYPE, DATA_CONTENT_TYPE, SPEC_VERSION};
 pub use inbound::{
     decode, BudgetV1, CallV1, ConsentV1, Decoded, Inbound, InterestsV1, OrganisationV1, ParticipationV1, Rejection,
-    RemovedV1, SizeV1, DEFAULT_MAX_EVENT_BYTES,
+    RemovedV1, SizeV1, DEFAULT_MAX_EVENT_BYTES, MAX_VERSION,
 };
 pub use outbound::{
     change_name, change_type, DeadLetterV1, EligibilityLineV1, ExplanationV1, RecommendationV1, RegistryCallV1,

@@ -7,7 +7,7 @@ use brygga_domain::RankerConfig;
 use chrono::NaiveDate;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -47,14 +47,84 @@ impl Default for ConsumerSettings {
     }
 }
 
+/// How to authenticate to NATS and secure the connection. Secrets come from files (Kubernetes
+/// Secrets mounted as files) or from the environment, never from the printed configuration:
+/// `brygga config` shows `***` for every secret that is set. Credentials in `NATS_URL`
+/// (`nats://user:pass@host`, `nats://token@host`) work too, and are redacted the same way.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatsSettings {
+    /// User name for user/password authentication.
+    pub user: Option<String>,
+    /// Password (`BRYGGA_NATS__PASSWORD`); prefer `password_file`.
+    #[serde(serialize_with = "masked")]
+    pub password: Option<SecretString>,
+    pub password_file: Option<PathBuf>,
+    /// Token (`BRYGGA_NATS__TOKEN`); prefer `token_file`.
+    #[serde(serialize_with = "masked")]
+    pub token: Option<SecretString>,
+    pub token_file: Option<PathBuf>,
+    /// A file holding an nkey seed (`SU…`).
+    pub nkey_seed_file: Option<PathBuf>,
+    /// A `.creds` file (user JWT and nkey seed), as `nsc` writes it.
+    pub creds_file: Option<PathBuf>,
+    /// PEM file of the CA that signed the server's certificate.
+    pub tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate and key, for servers that verify clients.
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
+    /// Refuse a connection without TLS (implied by a `tls://` URL or any `tls_*` file).
+    pub tls_required: bool,
+    /// How long start-up retries an unreachable server before giving up (authorisation and
+    /// TLS failures are not retried: they will not pass by waiting).
+    pub connect_retry_secs: u64,
+}
+
+impl Default for NatsSettings {
+    fn default() -> Self {
+        Self {
+            user: None,
+            password: None,
+            password_file: None,
+            token: None,
+            token_file: None,
+            nkey_seed_file: None,
+            creds_file: None,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_required: false,
+            connect_retry_secs: 30,
+        }
+    }
+}
+
+fn masked<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_some(crate::secret::MASK),
+        None => s.serialize_none(),
+    }
+}
+
+fn redacted<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(u) => s.serialize_some(&crate::secret::redact_url(u.expose_secret())),
+        None => s.serialize_none(),
+    }
+}
+
 /// Everything a Brygga process can be configured with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
-    /// NATS server URL; without it the CLI starts its own nats-server.
-    pub nats_url: Option<String>,
+    /// NATS server URL(s), comma-separated; without it the CLI starts its own nats-server.
+    /// May carry credentials, so it is a secret: printed redacted.
+    #[serde(serialize_with = "redacted")]
+    pub nats_url: Option<SecretString>,
+    /// Authentication and TLS for NATS.
+    pub nats: NatsSettings,
     /// Database URL (`postgres://…` or `sqlite://…`); without it a SQLite file in `data_dir`.
-    #[serde(skip_serializing)]
+    #[serde(serialize_with = "redacted")]
     pub database_url: Option<SecretString>,
     /// Prefix of every subject and stream.
     pub prefix: String,
@@ -83,6 +153,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             nats_url: None,
+            nats: NatsSettings::default(),
             database_url: None,
             prefix: "brygga".into(),
             data_dir: PathBuf::from(".brygga"),

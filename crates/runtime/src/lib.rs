@@ -1,14 +1,16 @@
 //! Process plumbing shared by Brygga's binaries: configuration, telemetry, shutdown,
 //! and the embedded `nats-server` child process.
 //!
-//! Main items: [`Config`], [`telemetry::init`], [`shutdown::on_signal`], [`NatsServer`].
+//! Main items: [`Config`], [`telemetry::init`], [`shutdown::on_signal`], [`NatsServer`],
+//! [`secret::redact_url`].
 //! No domain logic lives here.
 
 mod config;
 pub mod nats_server;
+pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{Config, ConfigError, ConsumerSettings, StreamSettings};
+pub use config::{Config, ConfigError, ConsumerSettings, NatsSettings, StreamSettings};
 pub use nats_server::{NatsServer, NatsServerError};
 pub use secrecy::{ExposeSecret, SecretString};

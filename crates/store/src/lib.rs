@@ -13,20 +13,24 @@ pub mod registry;
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 
 use brygga_migration::{Migrator, MigratorTrait};
+use brygga_runtime::secret::{redact_url, scrub, url_secrets};
 use sea_orm::{ConnectOptions, Database};
 use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("connecting to the database: {0}")]
-    Connect(#[source] DbErr),
+    /// The driver's message with the URL's secrets scrubbed (drivers quote the URL).
+    #[error("connecting to the database {url}: {message}")]
+    Connect { url: String, message: String },
     #[error("applying migrations: {0}")]
     Migrate(#[source] DbErr),
     #[error("database: {0}")]
     Db(#[from] DbErr),
     #[error("stored {what} {id} is unreadable: {message}")]
     Corrupt { what: &'static str, id: String, message: String },
+    #[error("version {version} of {id} does not fit the store (at most 2^63 - 1)")]
+    VersionOutOfRange { id: String, version: u64 },
     #[error("creating the directory of the SQLite file {path}: {source}")]
     Dir { path: String, source: std::io::Error },
 }
@@ -34,7 +38,7 @@ pub enum StoreError {
 impl StoreError {
     /// Connection and lock problems pass; corrupt rows do not.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Connect(_) | Self::Db(_))
+        matches!(self, Self::Connect { .. } | Self::Db(_))
     }
 }
 
@@ -51,10 +55,12 @@ impl Store {
         opts.max_connections(if url.starts_with("sqlite:") { 4 } else { 10 })
             .connect_timeout(Duration::from_secs(10))
             .sqlx_logging(false);
-        let db = Database::connect(opts).await.map_err(StoreError::Connect)?;
+        let failed =
+            |e: DbErr| StoreError::Connect { url: redact_url(url), message: scrub(&e.to_string(), &url_secrets(url)) };
+        let db = Database::connect(opts).await.map_err(failed)?;
         if url.starts_with("sqlite:") {
             // WAL lets readers and the single writer proceed together; it persists in the file.
-            db.execute_unprepared("PRAGMA journal_mode=WAL").await.map_err(StoreError::Connect)?;
+            db.execute_unprepared("PRAGMA journal_mode=WAL").await.map_err(failed)?;
         }
         Ok(Self { db })
     }

@@ -5,7 +5,8 @@ use crate::StoreError;
 use brygga_domain::{Change, ChangeKind, OrgId, Published, Recommendation};
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use std::collections::HashMap;
 
 fn decode(r: rec::Model) -> Result<Published, StoreError> {
     let rec: Recommendation = serde_json::from_str(&r.data).map_err(|e| StoreError::Corrupt {
@@ -55,6 +56,32 @@ pub async fn all_active(db: &impl ConnectionTrait) -> Result<Vec<Published>, Sto
         .into_iter()
         .map(decode)
         .collect()
+}
+
+/// The last revision of each of these recommendations that is stored but not active
+/// (withdrawn), so that one wanted again continues its revisions; one query per 500 ids.
+pub async fn withdrawn_revisions(
+    db: &impl ConnectionTrait,
+    ids: &[uuid::Uuid],
+) -> Result<HashMap<uuid::Uuid, u32>, StoreError> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, i32)> = rec::Entity::find()
+            .select_only()
+            .column(rec::Column::Id)
+            .column(rec::Column::Revision)
+            .filter(rec::Column::Active.eq(false))
+            .filter(rec::Column::Id.is_in(chunk.iter().map(ToString::to_string)))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, revision) in rows {
+            let corrupt = |m: String| StoreError::Corrupt { what: "recommendation", id: id.clone(), message: m };
+            let uuid = uuid::Uuid::parse_str(&id).map_err(|e| corrupt(e.to_string()))?;
+            out.insert(uuid, u32::try_from(revision).map_err(|e| corrupt(e.to_string()))?);
+        }
+    }
+    Ok(out)
 }
 
 /// Organisations with an active recommendation of this target (`kind` as in `Target::kind`).

@@ -30,8 +30,10 @@ fn applied(rows: u64) -> Applied {
     }
 }
 
-fn version(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+/// Versions are validated at decode (`brygga_events::MAX_VERSION`); a larger one here is a
+/// bug, refused rather than clamped (a clamped version could never be superseded).
+fn version(id: &str, v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::VersionOutOfRange { id: id.to_owned(), version: v })
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -43,7 +45,7 @@ async fn upsert_org(db: &impl ConnectionTrait, id: &str, v: u64, data: Option<St
     use organisation::Column as C;
     let am = organisation::ActiveModel {
         id: Set(id.to_owned()),
-        version: Set(version(v)),
+        version: Set(version(id, v)?),
         removed: Set(data.is_none()),
         data: Set(data),
         updated_at: Set(Utc::now()),
@@ -60,7 +62,7 @@ async fn upsert_call(db: &impl ConnectionTrait, id: &str, v: u64, data: Option<S
     use call::Column as C;
     let am = call::ActiveModel {
         id: Set(id.to_owned()),
-        version: Set(version(v)),
+        version: Set(version(id, v)?),
         closed: Set(data.is_none()),
         data: Set(data),
         updated_at: Set(Utc::now()),

@@ -7,7 +7,8 @@
 
 use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
 use brygga_domain::{
-    recommendation_event_id, reconcile, Catalogue, Change, Clock, Index, OrgId, Published, RankerConfig, Target,
+    recommendation_event_id, reconcile, Catalogue, Change, Clock, Index, OrgId, Published, RankerConfig,
+    Recommendation, Target,
 };
 use brygga_events::subject::{recommendation, Stream};
 use brygga_events::{
@@ -165,12 +166,23 @@ impl Matcher {
                 orgs
             }
         };
+        let desired: Vec<(OrgId, Vec<Recommendation>)> = orgs
+            .into_iter()
+            .map(|org| {
+                let d = index.recommend(&org, today);
+                (org, d)
+            })
+            .collect();
+        let is_active =
+            |r: &Recommendation| active.get(&r.org_id).is_some_and(|ps| ps.iter().any(|p| p.rec.id == r.id));
+        let new: Vec<uuid::Uuid> =
+            desired.iter().flat_map(|(_, d)| d).filter(|r| !is_active(r)).map(|r| r.id).collect();
+        let withdrawn = recommendations::withdrawn_revisions(db, &new).await?;
         let mut changes: Vec<Change> = Vec::new();
-        for org in orgs {
-            let desired = index.recommend(&org, today);
+        for (org, desired) in desired {
             let current = active.remove(&org).unwrap_or_default();
-            changes
-                .extend(reconcile(desired, current, self.ranker.min_score_delta, |r| index.withdraw_reason(r, today)));
+            let reason = |r: &Recommendation| index.withdraw_reason(r, today);
+            changes.extend(reconcile(desired, current, &withdrawn, self.ranker.min_score_delta, reason));
         }
         if changes.is_empty() {
             return Ok(0);

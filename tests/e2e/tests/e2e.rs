@@ -13,6 +13,7 @@ use brygga_svc_matcher::{Loops, Matcher};
 use brygga_testkit::{Backend, TestDb, TestNats};
 use chrono::NaiveDate;
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -40,7 +41,9 @@ impl Harness {
         let db = TestDb::new(backend).await;
         let prefix = brygga_testkit::prefix();
         let consumers = ConsumerSettings { max_deliver: 3, ack_wait_secs: 5, backoff_ms: vec![50, 100] };
-        let bus = Bus::connect(&nats.url(), &prefix, StreamSettings::default(), consumers).await.expect("bus");
+        let bus = Bus::connect(&nats.url(), &Default::default(), &prefix, StreamSettings::default(), consumers)
+            .await
+            .expect("bus");
         bus.ensure_streams().await.expect("streams");
         bus.ensure_streams().await.expect("ensure_streams is idempotent");
         let store = Store::connect(&db.url).await.expect("store");
@@ -357,6 +360,119 @@ async fn poison_events_are_dead_lettered_and_the_next_is_processed(backend: Back
     h.stop().await;
 }
 
+/// What a consumer believes from the recommendation stream alone: each recommendation's
+/// latest revision and whether it is active. Panics if an (id, revision) arrives twice.
+fn consumer_view(recs: &[CloudEvent<RecommendationV1>]) -> BTreeMap<String, (u32, bool)> {
+    let mut seen = BTreeSet::new();
+    let mut view = BTreeMap::new();
+    for e in recs {
+        let d = &e.data;
+        assert!(
+            seen.insert((d.recommendation_id.clone(), d.revision)),
+            "{} r{} twice",
+            d.recommendation_id,
+            d.revision
+        );
+        let active = e.ty != types::RECOMMENDATION_WITHDRAWN;
+        let entry = view.entry(d.recommendation_id.clone()).or_insert((d.revision, active));
+        if d.revision >= entry.0 {
+            *entry = (d.revision, active);
+        }
+    }
+    view
+}
+
+/// The consumer's view equals the store's active set (issue 7, bug 2: recommendations
+/// withdrawn and wanted again were lost for consumers).
+async fn assert_consumer_view_matches_store(h: &Harness) {
+    let view = consumer_view(&h.recs().await);
+    let active_for_consumers: BTreeSet<String> =
+        view.iter().filter(|(_, (_, active))| *active).map(|(id, _)| id.clone()).collect();
+    let in_store: BTreeSet<String> = brygga_store::recommendations::all_active(h.store.db())
+        .await
+        .expect("active")
+        .into_iter()
+        .map(|p| p.rec.id.to_string())
+        .collect();
+    assert_eq!(active_for_consumers, in_store, "consumer view differs from the store");
+}
+
+async fn withdrawn_and_wanted_again_reaches_consumers(backend: Backend) {
+    let h = Harness::start(backend).await;
+    seed(&h).await;
+    let first = h.recs().await.iter().filter(|e| e.data.organisation_id == "havsoga").count();
+    assert!(first > 0);
+    // Consent off withdraws everything of havsoga; consent on recommends it all again.
+    let mut off = havsoga();
+    off["version"] = json!(2);
+    off["consent"]["contact"] = json!(false);
+    h.org("ev-consent-off", off).await;
+    h.settle().await;
+    let mut on = havsoga();
+    on["version"] = json!(3);
+    h.org("ev-consent-on", on).await;
+    h.settle().await;
+    assert_consumer_view_matches_store(&h).await;
+    let again: Vec<_> = h
+        .recs()
+        .await
+        .into_iter()
+        .filter(|e| e.data.organisation_id == "havsoga" && e.data.caused_by.contains(&"ev-consent-on".to_owned()))
+        .collect();
+    assert!(!again.is_empty() && again.iter().all(|e| e.ty == types::RECOMMENDATION_CREATED && e.data.revision == 3));
+
+    // Close a call, then publish it again: its recommendations come back to consumers.
+    let close = json!({"id": OCEAN_CALL, "version": 2});
+    h.publish(&subject::inbound_call(h.p(), "closed"), "ev-close", types::CALL_CLOSED, close).await;
+    h.settle().await;
+    let reopened = call(
+        OCEAN_CALL,
+        3,
+        "Ocean technology testing sites",
+        "Test sites for marine sensors and ocean technology in the Baltic Sea.",
+        "2026-09-23",
+    );
+    h.call("ev-reopen", reopened).await;
+    h.settle().await;
+    assert_consumer_view_matches_store(&h).await;
+    let view = consumer_view(&h.recs().await);
+    let id = recommendation_id(
+        &OrgId::parse("havsoga").expect("id"),
+        &Target::Call(brygga_domain::CallId::parse(OCEAN_CALL).expect("id")),
+    );
+    assert!(view.get(&id.to_string()).is_some_and(|(r, active)| *active && *r >= 5), "{:?}", view.get(&id.to_string()));
+    h.stop().await;
+}
+
+/// Issue 7, bug 4: a version of 2^63 or more was clamped to i64::MAX, after which the entity
+/// could never change again. It is refused, naming the field, and the entity stays changeable.
+async fn versions_beyond_i64_are_refused(backend: Backend) {
+    let h = Harness::start(backend).await;
+    seed(&h).await;
+    let mut huge = havsoga();
+    huge["version"] = json!(9_223_372_036_854_775_808u64);
+    h.org("ev-huge", huge).await;
+    let removed = json!({"id": "uni", "version": 18_446_744_073_709_551_615u64});
+    h.publish(&subject::inbound_organisation(h.p(), "removed"), "ev-huge-rm", types::ORGANISATION_REMOVED, removed)
+        .await;
+    h.settle().await;
+    let dead = h.read::<DeadLetterV1>(Stream::DeadLetters, &subject::dead_letters_all(h.p())).await;
+    assert_eq!(dead.len(), 2, "{dead:#?}");
+    for d in &dead {
+        assert_eq!(d.data.reason_code, "invalid_payload");
+        assert!(d.data.reason.contains("version"), "{}", d.data.reason);
+    }
+    // The organisation can still be withdrawn from (consent off at the next real version).
+    let mut off = havsoga();
+    off["version"] = json!(2);
+    off["consent"]["contact"] = json!(false);
+    h.org("ev-off", off).await;
+    h.settle().await;
+    let o = OrgId::parse("havsoga").expect("id");
+    assert!(brygga_store::recommendations::active_for(h.store.db(), &o).await.expect("active").is_empty());
+    h.stop().await;
+}
+
 fn env(ty: &str, data: Value) -> Vec<u8> {
     serde_json::to_vec(&CloudEvent::new(
         uuid::Uuid::new_v4().to_string(),
@@ -390,5 +506,7 @@ on_both!(
     publishes_explained_recommendations,
     redelivery_and_repeats_do_not_duplicate,
     closing_a_call_and_passing_deadlines_withdraw,
-    poison_events_are_dead_lettered_and_the_next_is_processed
+    poison_events_are_dead_lettered_and_the_next_is_processed,
+    withdrawn_and_wanted_again_reaches_consumers,
+    versions_beyond_i64_are_refused
 );

@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 async fn bus(url: &str) -> Bus {
     let consumers = ConsumerSettings { max_deliver: 3, ack_wait_secs: 5, backoff_ms: vec![20, 40] };
-    let bus =
-        Bus::connect(url, &brygga_testkit::prefix(), StreamSettings::default(), consumers).await.expect("connect");
+    let bus = Bus::connect(url, &Default::default(), &brygga_testkit::prefix(), StreamSettings::default(), consumers)
+        .await
+        .expect("connect");
     bus.ensure_streams().await.expect("streams");
     bus
 }
@@ -140,7 +141,7 @@ async fn servers_older_than_2_10_are_refused() {
         eprintln!("SKIPPED: the server at {url} is {version}, not older than 2.10");
         return;
     }
-    match Bus::connect(&url, "old", StreamSettings::default(), ConsumerSettings::default()).await {
+    match Bus::connect(&url, &Default::default(), "old", StreamSettings::default(), ConsumerSettings::default()).await {
         Err(BusError::ServerTooOld(v)) => assert_eq!(v, version),
         other => panic!("expected ServerTooOld, got {other:?}"),
     }

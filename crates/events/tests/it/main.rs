@@ -97,3 +97,23 @@ fn sni_codes_become_nace_classes() {
     let Inbound::OrganisationUpserted(o) = d.event else { panic!("organisation expected") };
     assert_eq!(o.nace.iter().map(|c| c.as_str()).collect::<Vec<_>>(), vec!["30.11"]);
 }
+
+/// Issue 7, bug 4: versions of 2^63 or more were clamped by the store; now refused at decode,
+/// naming the field, for every kind of event that carries one.
+#[test]
+fn versions_beyond_the_store_are_refused_naming_the_field() {
+    for file in ["organisation.registered.json", "call.published.json", "call.closed.json"] {
+        let mut v = example(file);
+        v["data"]["version"] = serde_json::json!(brygga_events::MAX_VERSION + 1);
+        let r = reject(&v);
+        assert_eq!(r.code(), "invalid_payload", "{file}");
+        assert!(r.to_string().contains("version: 9223372036854775808 exceeds"), "{file}: {r}");
+        v["data"]["version"] = serde_json::json!(brygga_events::MAX_VERSION);
+        assert!(decode(&serde_json::to_vec(&v).expect("json"), DEFAULT_MAX_EVENT_BYTES).is_ok(), "{file}");
+    }
+    // A removal with a bad id and a bad version names both.
+    let mut v = example("call.closed.json");
+    v["data"] = serde_json::json!({"id": "a b", "version": u64::MAX});
+    let r = reject(&v).to_string();
+    assert!(r.contains("id:") && r.contains("version:"), "{r}");
+}

@@ -8,6 +8,7 @@ use brygga_store::outbox::OutboxEvent;
 use brygga_store::registry::{self, Applied};
 use brygga_store::{outbox, recommendations, Store, TransactionTrait};
 use brygga_testkit::{Backend, TestDb};
+use std::collections::HashMap;
 
 fn org(id: &str, version: u64) -> Organisation {
     Organisation {
@@ -113,7 +114,7 @@ fn rec(org: &str, call: &str, score: u8) -> Recommendation {
 async fn recommendations_and_outbox_commit_together(backend: Backend) {
     let (_db, s) = store(backend).await;
     let o = OrgId::parse("o").expect("id");
-    let changes = reconcile(vec![rec("o", "A", 60), rec("o", "B", 50)], vec![], 5, |_| String::new());
+    let changes = reconcile(vec![rec("o", "A", 60), rec("o", "B", 50)], vec![], &HashMap::new(), 5, |_| String::new());
     let events: Vec<OutboxEvent> = changes
         .iter()
         .map(|c| OutboxEvent {
@@ -140,10 +141,18 @@ async fn recommendations_and_outbox_commit_together(backend: Backend) {
     assert!(pending[0].seq < pending[1].seq);
 
     // Withdraw B: the row turns inactive at revision 2.
-    let changes = reconcile(vec![rec("o", "A", 61)], active, 5, |_| "gone".into());
+    let changes = reconcile(vec![rec("o", "A", 61)], active, &HashMap::new(), 5, |_| "gone".into());
     assert_eq!(changes.iter().map(|c| (c.kind, c.revision)).collect::<Vec<_>>(), vec![(ChangeKind::Withdrawn, 2)]);
     recommendations::apply(s.db(), &changes).await.expect("apply");
     assert_eq!(recommendations::active_for(s.db(), &o).await.expect("active").len(), 1);
+
+    // B wanted again continues at revision 3 (issue 7, bug 2: it restarted at 1).
+    let b = rec("o", "B", 50);
+    let withdrawn = recommendations::withdrawn_revisions(s.db(), &[b.id]).await.expect("withdrawn");
+    assert_eq!(withdrawn.get(&b.id), Some(&2));
+    let active = recommendations::active_for(s.db(), &o).await.expect("active");
+    let changes = reconcile(vec![rec("o", "A", 61), b], active, &withdrawn, 5, |_| String::new());
+    assert_eq!(changes.iter().map(|c| (c.kind, c.revision)).collect::<Vec<_>>(), vec![(ChangeKind::Created, 3)]);
 
     outbox::mark_published(s.db(), &[pending[0].seq]).await.expect("mark");
     assert_eq!(outbox::backlog(s.db()).await.expect("backlog"), 1);
