@@ -117,7 +117,8 @@ fn options(
         methods.push("nkey");
     }
     if let Some(f) = &settings.creds_file {
-        let creds = read_secret("creds_file", f)?;
+        // Not trimmed: the creds parser needs the newline after the seed's END line.
+        let creds = read_secret("creds_file", f)? + "\n";
         opts = opts.credentials(&creds).map_err(|source| AuthError::File {
             setting: "creds_file",
             path: f.display().to_string(),
@@ -138,6 +139,42 @@ fn options(
     }
     let tls = settings.tls_required || tls_url || settings.tls_ca_file.is_some() || settings.tls_cert_file.is_some();
     Ok(opts.require_tls(tls))
+}
+
+/// A TLS set-up or handshake failure: async-nats reports handshake errors as I/O errors
+/// that wrap a rustls error. Waiting does not fix them, so they are not retried.
+fn is_tls_failure(e: &async_nats::ConnectError) -> bool {
+    if e.kind() == ConnectErrorKind::Tls {
+        return true;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<async_nats::rustls::Error>() {
+            return true;
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            if io.get_ref().is_some_and(|inner| inner.is::<async_nats::rustls::Error>()) {
+                return true;
+            }
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// The error with its sources, one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let m = s.to_string();
+        if !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+        source = s.source();
+    }
+    out
 }
 
 impl Bus {
@@ -164,9 +201,9 @@ impl Bus {
                 Ok(c) => break c,
                 Err(e) => match e.kind() {
                     ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {
-                        return Err(BusError::Unauthorised { url: shown, message: e.to_string() })
+                        return Err(BusError::Unauthorised { url: shown, message: chain(&e) })
                     }
-                    ConnectErrorKind::Tls => return Err(BusError::Tls { url: shown, message: e.to_string() }),
+                    _ if is_tls_failure(&e) => return Err(BusError::Tls { url: shown, message: chain(&e) }),
                     ConnectErrorKind::ServerParse => return Err(AuthError::BadUrl(shown).into()),
                     _ if started.elapsed() + delay < budget => {
                         warn!(url = %shown, error = %e, retry_in = ?delay, "NATS unreachable; retrying");
@@ -175,7 +212,7 @@ impl Bus {
                     }
                     _ => {
                         let waited = started.elapsed().as_secs();
-                        return Err(BusError::Unreachable { url: shown, waited, message: e.to_string() });
+                        return Err(BusError::Unreachable { url: shown, waited, message: chain(&e) });
                     }
                 },
             }

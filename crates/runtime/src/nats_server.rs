@@ -32,11 +32,23 @@ pub struct NatsServer {
 impl NatsServer {
     /// Starts a server with JetStream storing in `store_dir`, on a free loopback port.
     pub async fn start(store_dir: &Path) -> Result<Self, NatsServerError> {
+        Self::start_with_config(store_dir, None).await
+    }
+
+    /// As [`start`](Self::start), with a server configuration file's text (authorisation,
+    /// TLS, accounts; tests use it). Port, address and store are still set here.
+    pub async fn start_with_config(store_dir: &Path, config: Option<&str>) -> Result<Self, NatsServerError> {
         let bin = find_binary().ok_or(NatsServerError::NotFound)?;
-        std::fs::create_dir_all(store_dir)
-            .map_err(|source| NatsServerError::DataDir { path: store_dir.to_owned(), source })?;
+        let dir_err = |source| NatsServerError::DataDir { path: store_dir.to_owned(), source };
+        std::fs::create_dir_all(store_dir).map_err(dir_err)?;
         let port = free_port().map_err(|source| NatsServerError::Spawn { path: bin.clone(), source })?;
-        let child = Command::new(&bin)
+        let mut cmd = Command::new(&bin);
+        if let Some(text) = config {
+            let file = store_dir.join("nats-server.conf");
+            std::fs::write(&file, text).map_err(dir_err)?;
+            cmd.arg("-c").arg(file);
+        }
+        let child = cmd
             .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
             .arg(store_dir)
             .stdout(Stdio::null())

@@ -2,6 +2,8 @@
 //! port, temporary store), a fresh PostgreSQL database or SQLite file per test, and a unique
 //! subject prefix per test. Dev-dependency only.
 
+pub mod auth;
+
 use brygga_runtime::NatsServer;
 use sea_orm::{ConnectionTrait, Database};
 use std::path::PathBuf;
@@ -22,8 +24,13 @@ impl TestNats {
 
 /// Starts a private nats-server (2.10+) with JetStream. Panics with the installer hint if none.
 pub async fn nats() -> TestNats {
+    nats_with_config(None).await
+}
+
+/// As [`nats`], with a server configuration file's text (authorisation, TLS, operator mode).
+pub async fn nats_with_config(config: Option<&str>) -> TestNats {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let server = NatsServer::start(&dir.path().join("js")).await.unwrap_or_else(|e| panic!("{e}"));
+    let server = NatsServer::start_with_config(&dir.path().join("js"), config).await.unwrap_or_else(|e| panic!("{e}"));
     TestNats { server, _dir: dir }
 }
 

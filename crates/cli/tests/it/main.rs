@@ -167,3 +167,93 @@ async fn readiness_fails_with_the_reason_while_nats_is_away() {
     assert_eq!(status, 503, "{body}");
     assert!(body.starts_with("not ready: nats: "), "{body}");
 }
+
+/// Issue 7, bug 3: the NATS password was printed by `brygga config`, the INFO log line and the
+/// banner, and the database password by the "no supporting driver" error. Here every line
+/// of output, at every log level, of `config`, `serve` and failing commands, is searched for
+/// each secret value.
+#[tokio::test]
+async fn secrets_never_appear_in_output_logs_or_errors() {
+    const NATS_PW: &str = "NatsPw-7f3a9c";
+    const PG_PW: &str = "PgPw-51d0e2";
+    const Q_PW: &str = "QueryPw-0b77";
+    const TOKEN: &str = "EnvToken-93kd";
+    let nats = brygga_testkit::nats_with_config(Some(&format!(
+        "authorization {{\n  user: brygga\n  password: {NATS_PW}\n}}\n"
+    )))
+    .await;
+    let nats_url = nats.url().replace("nats://", &format!("nats://brygga:{NATS_PW}@"));
+    let db = brygga_testkit::TestDb::new(brygga_testkit::Backend::Postgres).await;
+    // Trust authentication ignores the password, so a real connection carries one.
+    let db_url = db.url.replace("postgres://postgres@", &format!("postgres://postgres:{PG_PW}@"))
+        + &format!("?application_name=brygga&password={Q_PW}");
+    let secrets = [NATS_PW, PG_PW, Q_PW, TOKEN];
+    let check = |what: &str, text: &str| {
+        for s in secrets {
+            assert!(!text.contains(s), "{what} printed a secret: {text}");
+        }
+    };
+
+    let out = brygga()
+        .arg("config")
+        .env("NATS_URL", &nats_url)
+        .env("DATABASE_URL", &db_url)
+        .env("BRYGGA_NATS__TOKEN", TOKEN)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    check("brygga config", &text);
+    let cfg: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert!(cfg["nats_url"].as_str().is_some_and(|u| u.contains("***@127.0.0.1")), "{cfg}");
+    assert!(cfg["database_url"].as_str().is_some_and(|u| u.contains("password=***")), "{cfg}");
+    assert_eq!(cfg["nats"]["token"], "***");
+
+    // serve at every log level, with an event handled, then SIGTERM.
+    let dir = tempfile::tempdir().expect("tmp");
+    let log = dir.path().join("serve.log");
+    for format in ["text", "json"] {
+        let mut child = brygga()
+            .arg("serve")
+            .env("NATS_URL", &nats_url)
+            .env("DATABASE_URL", &db_url)
+            .env("BRYGGA_PREFIX", brygga_testkit::prefix())
+            .env("BRYGGA_DATA_DIR", dir.path())
+            .env("BRYGGA_LOG_FORMAT", format)
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn");
+        let mut banner = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut banner).expect("read");
+        assert!(banner.contains("brygga serving") && banner.contains("***"), "{banner}");
+        check("the serve banner", &banner);
+        let pid = child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+        assert!(child.wait().expect("wait").success());
+        let logs = std::fs::read_to_string(&log).expect("logs");
+        assert!(logs.lines().count() > 20, "trace logs were written: {logs}");
+        check(&format!("serve's {format} logs"), &logs);
+    }
+
+    // Failing commands: a mistyped database scheme, and a wrong NATS password.
+    let typo = db_url.replace("postgres://", "postgress://");
+    let err = one_line_error(brygga().arg("migrate").env("DATABASE_URL", &typo).output().expect("run"));
+    check("a database error", &err);
+    assert!(err.contains("***"), "{err}");
+    let wrong = nats.url().replace("nats://", "nats://brygga:Wrong-NatsPw-1@");
+    let out = brygga()
+        .arg("serve")
+        .env("NATS_URL", &wrong)
+        .env("DATABASE_URL", &db_url)
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: NATS at") && last.contains("refused Brygga's credentials"), "{last}");
+    assert!(!err.contains("Wrong-NatsPw-1"), "{err}");
+    check("a NATS error", &err);
+}
