@@ -37,6 +37,8 @@ pub struct App {
     pub cancel: CancellationToken,
     pub ingest_stats: Arc<ConsumerStats>,
     pub matcher_stats: Arc<ConsumerStats>,
+    /// The matcher of this process, if it runs one.
+    pub matcher: Option<Arc<Matcher>>,
     tasks: Vec<JoinHandle<Result<(), brygga_bus::BusError>>>,
 }
 
@@ -87,6 +89,7 @@ pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: Canc
     let matcher_stats = Arc::new(ConsumerStats::default());
     let poll = Duration::from_millis(cfg.outbox_poll_ms);
     let mut tasks = Vec::new();
+    let mut running_matcher = None;
     if matches!(role, Role::All | Role::Ingest) {
         let ingest = Ingest {
             store: store.clone(),
@@ -103,18 +106,30 @@ pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: Canc
         )));
     }
     if matches!(role, Role::All | Role::Matcher) {
-        let matcher = Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock).await?;
+        let matcher = Arc::new(Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock).await?);
+        running_matcher = Some(matcher.clone());
         let loops = Loops { outbox_poll: poll, sweep_interval: Duration::from_secs(cfg.sweep_interval_secs) };
         tasks.push(tokio::spawn(brygga_svc_matcher::run(
             bus.clone(),
-            Arc::new(matcher),
+            matcher,
             loops,
             matcher_stats.clone(),
             cancel.clone(),
         )));
     }
     info!(?role, nats = %nats_url, %database, prefix = %cfg.prefix, "brygga running");
-    Ok(App { bus, store, nats, nats_url, database, cancel, ingest_stats, matcher_stats, tasks })
+    Ok(App {
+        bus,
+        store,
+        nats,
+        nats_url,
+        database,
+        cancel,
+        ingest_stats,
+        matcher_stats,
+        matcher: running_matcher,
+        tasks,
+    })
 }
 
 impl App {

@@ -117,10 +117,15 @@ async fn publish_bad_events(bus: &Bus) -> anyhow::Result<()> {
 }
 
 pub async fn wait_until_settled(app: &app::App) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
+    wait_until_settled_within(app, Duration::from_secs(120)).await
+}
+
+/// Waits until inbound, registry and outbox are drained (three quiet polls in a row).
+pub async fn wait_until_settled_within(app: &app::App, limit: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
     let mut quiet = 0;
     while quiet < 3 {
-        anyhow::ensure!(Instant::now() < deadline, "the services did not settle within 120 s");
+        anyhow::ensure!(Instant::now() < deadline, "the services did not settle within {} s", limit.as_secs());
         tokio::time::sleep(Duration::from_millis(100)).await;
         let backlog = app.bus.backlog(Stream::Inbound, brygga_svc_ingest::DURABLE).await?
             + app.bus.backlog(Stream::Registry, brygga_svc_matcher::DURABLE).await?

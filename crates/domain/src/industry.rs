@@ -114,6 +114,14 @@ impl fmt::Display for NaceCode {
     }
 }
 
+/// Every NACE Rev.2 class (the four-digit level), ordered by code: the vocabulary of
+/// generated organisations in benchmarks.
+pub fn nace_classes() -> Vec<&'static NaceEntry> {
+    let mut v: Vec<&NaceEntry> = tables().nace.values().filter(|e| e.level == 4).collect();
+    v.sort_by_key(|e| e.code);
+    v
+}
+
 /// Parallel (Swedish, English) titles: every NACE code, and every SNI 2007 code with the
 /// English title of its NACE class. The raw material of the cross-lingual lexicon.
 pub fn parallel_titles() -> Vec<(&'static str, &'static str)> {

@@ -363,12 +363,14 @@ fn call_mission(
 }
 
 #[cfg(feature = "bm25")]
-fn call_text(c: &Call) -> String {
+/// The text BM25 sees of a call (title, keywords, description).
+pub fn call_text(c: &Call) -> String {
     format!("{} {} {}", c.title, c.keywords.join(" "), c.description)
 }
 
 #[cfg(feature = "bm25")]
-fn org_text(o: &brygga_domain::Organisation) -> String {
+/// The text BM25 sees of an organisation (description, keywords, past projects).
+pub fn org_text(o: &brygga_domain::Organisation) -> String {
     let history: Vec<&str> = o.participations.iter().map(|p| p.project_title.as_str()).collect();
     format!("{} {} {}", o.description, o.keywords.join(" "), history.join(" "))
 }

@@ -99,6 +99,28 @@ pub async fn orgs_recommended(
     Ok(rows.into_iter().filter_map(|r| OrgId::parse(r.org_id).ok()).collect())
 }
 
+/// Organisations with an active recommendation of any of these targets of one kind, each once.
+pub async fn orgs_recommending_any(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    target_ids: &[String],
+) -> Result<Vec<OrgId>, StoreError> {
+    let mut out = std::collections::BTreeSet::new();
+    for chunk in target_ids.chunks(500) {
+        let rows: Vec<String> = rec::Entity::find()
+            .select_only()
+            .column(rec::Column::OrgId)
+            .filter(rec::Column::Active.eq(true))
+            .filter(rec::Column::TargetKind.eq(kind))
+            .filter(rec::Column::TargetId.is_in(chunk.iter().map(String::as_str)))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().filter_map(|o| OrgId::parse(o).ok()));
+    }
+    Ok(out.into_iter().collect())
+}
+
 /// Records each change's new state (call inside the transaction that enqueues its events).
 pub async fn apply(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), StoreError> {
     for c in changes {

@@ -61,6 +61,11 @@ impl Matcher {
         })
     }
 
+    /// Runs `f` on the index (benchmarks and operator queries).
+    pub async fn read_index<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
+        f(&*self.index.lock().await)
+    }
+
     /// Applies one registry event to the index and publishes what changed.
     #[instrument(name = "matcher.handle", skip_all, fields(subject = %d.subject, seq = d.stream_sequence))]
     pub async fn handle(&self, d: Delivery) -> Outcome {
@@ -128,11 +133,19 @@ impl Matcher {
         }
     }
 
-    /// Re-evaluates every organisation against the clock (deadlines that passed are withdrawn).
+    /// Withdraws what the clock retired: re-ranks only the organisations holding a call whose
+    /// last deadline has passed (or that is closed). Costs those recommendations, not N.
     pub async fn sweep(&self) -> Result<usize, StoreError> {
         let index = self.index.lock().await;
         let today = self.clock.today();
-        self.sync(&index, Scope::All, vec![format!("sweep:{today}")]).await
+        let expired: Vec<String> = index
+            .calls()
+            .filter(|c| c.next_deadline(today).is_none() || c.status == brygga_domain::CallStatus::Closed)
+            .map(|c| c.id.to_string())
+            .collect();
+        let orgs = recommendations::orgs_recommending_any(self.store.db(), "call", &expired).await?;
+        let scope = Scope::Orgs { orgs: orgs.into_iter().collect(), also_recommending: None };
+        self.sync(&index, scope, vec![format!("sweep:{today}")]).await
     }
 
     /// Computes the recommendations of the organisations in `scope`, compares them with what
@@ -141,31 +154,21 @@ impl Matcher {
         let today = self.clock.today();
         let db = self.store.db();
         let mut active: HashMap<OrgId, Vec<Published>> = HashMap::new();
-        let orgs: BTreeSet<OrgId> = match scope {
-            Scope::All => {
-                for p in recommendations::all_active(db).await? {
-                    active.entry(p.rec.org_id.clone()).or_default().push(p);
-                }
-                index.orgs().map(|o| o.id.clone()).chain(active.keys().cloned()).collect()
-            }
-            Scope::Orgs { mut orgs, also_recommending } => {
-                let recommending = match &also_recommending {
-                    Some(t) => recommendations::orgs_recommended(db, t.kind(), t.id()).await?,
-                    None => Vec::new(),
-                };
-                let list: Vec<OrgId> = orgs.iter().chain(&recommending).cloned().collect();
-                for p in recommendations::active_for_many(db, &list).await? {
-                    active.entry(p.rec.org_id.clone()).or_default().push(p);
-                }
-                if let Some(Target::Partner(partner)) = &also_recommending {
-                    // A new or changed partner changes only the lists it enters (or was on).
-                    let held = |o: &OrgId| active.get(o).map_or(&[][..], Vec::as_slice);
-                    orgs.retain(|o| o == partner || index.partner_enters(o, partner, held(o)));
-                }
-                orgs.extend(recommending);
-                orgs
-            }
+        let Scope::Orgs { mut orgs, also_recommending } = scope;
+        let recommending = match &also_recommending {
+            Some(t) => recommendations::orgs_recommended(db, t.kind(), t.id()).await?,
+            None => Vec::new(),
         };
+        let list: Vec<OrgId> = orgs.iter().chain(&recommending).cloned().collect();
+        for p in recommendations::active_for_many(db, &list).await? {
+            active.entry(p.rec.org_id.clone()).or_default().push(p);
+        }
+        if let Some(Target::Partner(partner)) = &also_recommending {
+            // A new or changed partner changes only the lists it enters (or was on).
+            let held = |o: &OrgId| active.get(o).map_or(&[][..], Vec::as_slice);
+            orgs.retain(|o| o == partner || index.partner_enters(o, partner, held(o)));
+        }
+        orgs.extend(recommending);
         let desired: Vec<(OrgId, Vec<Recommendation>)> = orgs
             .into_iter()
             .map(|org| {
@@ -219,8 +222,6 @@ impl Matcher {
 /// Which organisations a change can affect.
 #[derive(Debug)]
 enum Scope {
-    /// Every organisation (the deadline sweep).
-    All,
     /// These, plus those with an active recommendation of `also_recommending`. For a partner,
     /// only those of these whose top partners it enters.
     Orgs { orgs: BTreeSet<OrgId>, also_recommending: Option<Target> },

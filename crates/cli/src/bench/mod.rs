@@ -1,0 +1,358 @@
+//! `brygga bench`: the scale benchmark of the embedded deployment (one process, embedded
+//! NATS, SQLite), every figure measured in one run on one server, with the references beside:
+//!
+//! 1. the raw JetStream round trip on the same server and storage ([`raw`]);
+//! 2. Brygga end to end: M calls then N organisations published as fast as the bus takes them,
+//!    everything persisted, acked and published; events in + recommendations out per second;
+//! 3. event → first recommendation latency at a steady half of that rate;
+//! 4. in process, on the index built from the store: call → organisations fan-out beside the
+//!    same queries on tantivy (exhaustive collection, same corpus), organisation → calls, the
+//!    index build, a sweep, and the top-k overlap of the service's incrementally kept index
+//!    with an exact rebuild;
+//! 5. peak resident memory after the load (before the in-process extras).
+//!
+//! The last line is one JSON object with the figures.
+
+mod gen;
+mod raw;
+
+use crate::app::{self, Role};
+use crate::demo::{event, wait_until_settled_within, SAMPLE_ORGS};
+use anyhow::Context;
+use brygga_bus::Bus;
+use brygga_domain::{Catalogue, FixedClock, Index, OrgId};
+use brygga_events::subject::{self, Stream};
+use brygga_events::{types, CallV1, OrganisationV1};
+use brygga_runtime::Config;
+use futures_util::StreamExt;
+use gen::Generator;
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Organisations to register (generated, unless --corpus).
+    #[arg(long, default_value_t = 1000)]
+    pub orgs: usize,
+    /// Calls to publish (generated, unless --topics).
+    #[arg(long, default_value_t = 100)]
+    pub calls: usize,
+    /// A benchmark set directory whose orgs.jsonl gives the organisations (at most --orgs).
+    #[arg(long, value_name = "SET_DIR")]
+    pub corpus: Option<PathBuf>,
+    /// Funding & Tenders topic exports to publish as the calls (at most --calls).
+    #[arg(long, value_name = "FILE")]
+    pub topics: Vec<PathBuf>,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Round trips of the raw JetStream reference.
+    #[arg(long, default_value_t = 20_000)]
+    pub raw: usize,
+    /// New organisations published at half load for the latency figure.
+    #[arg(long, default_value_t = 500)]
+    pub latency_events: usize,
+    /// Queries sampled for the in-process latencies.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// Where the benchmark keeps its data (emptied at start).
+    #[arg(long, default_value = ".brygga/bench")]
+    pub data_dir: PathBuf,
+}
+
+/// p-quantile of sorted milliseconds.
+fn pct(sorted: &[f64], q: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(f64::NAN)
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+fn ms(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.orgs > 0 && args.calls > 0, "--orgs and --calls must be at least 1");
+    if args.data_dir.exists() {
+        std::fs::remove_dir_all(&args.data_dir).with_context(|| format!("emptying {}", args.data_dir.display()))?;
+    }
+    cfg.data_dir = args.data_dir.clone();
+    if cfg.nats_url.is_some() {
+        cfg.prefix = format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    }
+    let (catalogue, snapshot) = Catalogue::shipped();
+    let (calls, orgs) = corpus(&args, &catalogue, snapshot)?;
+    let app = app::start(&cfg, Role::All, Arc::new(FixedClock::on(snapshot)), CancellationToken::new()).await?;
+    let matcher = app.matcher.clone().context("the bench runs the matcher in process")?;
+    println!(
+        "brygga bench: {} calls, {} organisations; embedded NATS ({} storage) + SQLite, one process",
+        calls.len(),
+        orgs.len(),
+        cfg.streams.storage
+    );
+
+    let raw_rate = raw::roundtrip(&app.bus, args.raw, cfg.streams.storage == "file").await?;
+    println!("  raw JetStream round trip (1 KiB, 256 in flight): {raw_rate:.0} msgs/s (in + out)");
+
+    let limit = Duration::from_secs(3_600);
+    let t_calls = Instant::now();
+    let p = app.bus.prefix().to_owned();
+    let call_events: Vec<_> = calls.iter().map(|c| event(types::CALL_PUBLISHED, &c.id, c.version, c)).collect();
+    publish_all(&app.bus, &subject::inbound_call(&p, "published"), &call_events).await?;
+    wait_until_settled_within(&app, limit).await?;
+    let calls_s = t_calls.elapsed().as_secs_f64();
+    println!("  {} calls absorbed in {calls_s:.1} s", calls.len());
+
+    let t_orgs = Instant::now();
+    let org_events: Vec<_> = orgs.iter().map(|o| event(types::ORGANISATION_REGISTERED, &o.id, o.version, o)).collect();
+    publish_all(&app.bus, &subject::inbound_organisation(&p, "registered"), &org_events).await?;
+    wait_until_settled_within(&app, limit).await?;
+    let orgs_s = t_orgs.elapsed().as_secs_f64();
+    let recs_out = stream_messages(&app.bus, Stream::Recommendations).await?;
+    let events_in = (calls.len() + orgs.len()) as f64;
+    let brygga_rate = (events_in + recs_out as f64) / (calls_s + orgs_s);
+    println!(
+        "  {} organisations absorbed in {orgs_s:.1} s ({:.0}/s); {recs_out} recommendation events",
+        orgs.len(),
+        orgs.len() as f64 / orgs_s
+    );
+    println!(
+        "  Brygga end to end: {brygga_rate:.0} msgs/s (events in + recommendations out), {:.3} of the raw round trip",
+        brygga_rate / raw_rate
+    );
+    let peak_rss = peak_rss_mb();
+
+    // Latency at a steady half of the measured organisation rate.
+    let half = 0.5 * orgs.len() as f64 / orgs_s;
+    let (lat, offered) = latency(&app, &args, &catalogue, snapshot, half).await?;
+    println!(
+        "  event → first recommendation at {offered:.0} organisations/s offered: p50 {:.1} ms, p99 {:.1} ms ({} of {})",
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        lat.len(),
+        args.latency_events
+    );
+
+    // In process: the index as a restarted matcher builds it from the store.
+    let t_build = Instant::now();
+    let stored_calls = brygga_store::registry::calls(app.store.db()).await?;
+    let stored_orgs = brygga_store::registry::organisations(app.store.db()).await?;
+    let fresh = Index::with(catalogue.clone(), cfg.ranker.clone(), stored_calls, stored_orgs);
+    let build_s = t_build.elapsed().as_secs_f64();
+    let (orgs_n, calls_n, terms_n, postings_n) = fresh.sizes();
+    println!("  index build from the store: {build_s:.2} s ({orgs_n} organisations, {calls_n} calls, {terms_n} terms, {postings_n} postings)");
+
+    let step = |n: usize| (n / args.samples.max(1)).max(1);
+    let call_ids: Vec<_> = fresh.calls().step_by(step(calls_n)).map(|c| c.id.clone()).collect();
+    let fanout = sorted(
+        call_ids
+            .iter()
+            .map(|id| {
+                let t = Instant::now();
+                std::hint::black_box(fresh.orgs_matching_call(id));
+                ms(t)
+            })
+            .collect(),
+    );
+    let tantivy = tantivy_fanout(&fresh, &call_ids)?;
+    let org_ids: Vec<OrgId> = fresh.orgs().step_by(step(orgs_n)).map(|o| o.id.clone()).collect();
+    let org_calls = sorted(
+        org_ids
+            .iter()
+            .map(|id| {
+                let t = Instant::now();
+                std::hint::black_box(fresh.call_scores(id));
+                ms(t)
+            })
+            .collect(),
+    );
+    println!(
+        "  call → all organisations: p50 {:.2} ms, p99 {:.2} ms; tantivy BM25, same queries: {}",
+        pct(&fanout, 0.5),
+        pct(&fanout, 0.99),
+        tantivy.as_ref().map_or("not compiled in (scripts/bench builds with --features bm25)".to_owned(), |t| {
+            format!("p50 {:.2} ms, p99 {:.2} ms", pct(t, 0.5), pct(t, 0.99))
+        })
+    );
+    println!("  organisation → all calls: p50 {:.3} ms, p99 {:.3} ms", pct(&org_calls, 0.5), pct(&org_calls, 0.99));
+
+    let overlap = matcher.read_index(|live| topk_overlap(live, &fresh, &org_ids, 5)).await;
+    println!("  top-5 call overlap, the service's index against an exact rebuild: {overlap:.4}");
+    drop(fresh);
+
+    let t_sweep = Instant::now();
+    matcher.sweep().await?;
+    let sweep_s = t_sweep.elapsed().as_secs_f64();
+    println!("  deadline sweep: {sweep_s:.2} s; peak resident memory after the load: {peak_rss:.0} MB");
+
+    let line = json!({
+        "orgs": orgs.len(), "calls": calls.len(),
+        "bus_roundtrip_msgs_per_s": raw_rate.round(), "brygga_msgs_per_s": brygga_rate.round(),
+        "ratio": (brygga_rate / raw_rate * 1000.0).round() / 1000.0,
+        "event_to_rec_p50_ms": pct(&lat, 0.5), "event_to_rec_p99_ms": pct(&lat, 0.99),
+        "call_fanout_p50_ms": pct(&fanout, 0.5), "call_fanout_p99_ms": pct(&fanout, 0.99),
+        "tantivy_call_fanout_p99_ms": tantivy.as_ref().map(|t| pct(t, 0.99)),
+        "org_to_calls_p99_ms": pct(&org_calls, 0.99),
+        "index_build_s": build_s, "sweep_s": sweep_s, "peak_rss_mb": peak_rss.round(),
+        "topk_overlap": overlap, "recommendation_events": recs_out,
+    });
+    println!("{line}");
+    app.stop(Duration::from_secs(cfg.shutdown_timeout_secs)).await
+}
+
+/// The calls and organisations of this run: generated, or read from the given files.
+fn corpus(
+    args: &BenchArgs,
+    catalogue: &Catalogue,
+    snapshot: chrono::NaiveDate,
+) -> anyhow::Result<(Vec<CallV1>, Vec<OrganisationV1>)> {
+    let samples: Vec<OrganisationV1> = SAMPLE_ORGS.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let keywords: Vec<String> = samples.iter().flat_map(|o| o.keywords.clone()).collect();
+    let mut g = Generator::new(args.seed, catalogue, &keywords, snapshot);
+    let calls = if args.topics.is_empty() {
+        (0..args.calls).map(|j| g.call(j)).collect()
+    } else {
+        let (mut calls, invalid) = crate::import::read(&args.topics, 1)?;
+        println!("  {} calls read from the topic files ({} invalid lines skipped)", calls.len(), invalid.len());
+        calls.truncate(args.calls);
+        calls
+    };
+    let orgs = match &args.corpus {
+        None => (0..args.orgs).map(|i| g.organisation(i)).collect(),
+        Some(dir) => {
+            let set = brygga_eval::EvalSet::load(dir)?;
+            set.orgs
+                .iter()
+                .take(args.orgs)
+                .map(|o| {
+                    let mut v = OrganisationV1::from_domain(o);
+                    v.consent = brygga_events::ConsentV1 { contact: true, partner_suggestions: true };
+                    v
+                })
+                .collect()
+        }
+    };
+    Ok((calls, orgs))
+}
+
+/// Publishes events with up to 256 PubAcks outstanding.
+async fn publish_all<T: serde::Serialize>(
+    bus: &Bus,
+    subject: &str,
+    events: &[brygga_events::CloudEvent<T>],
+) -> anyhow::Result<()> {
+    futures_util::stream::iter(events)
+        .map(|e| bus.publish_event(subject, e))
+        .buffer_unordered(256)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(())
+}
+
+async fn stream_messages(bus: &Bus, s: Stream) -> anyhow::Result<u64> {
+    let mut st = bus.jetstream().get_stream(s.name(bus.prefix())).await?;
+    Ok(st.info().await?.state.messages)
+}
+
+/// New organisations at `rate` per second; milliseconds from each PubAck to its first
+/// recommendation event, sorted, and the rate actually offered.
+async fn latency(
+    app: &app::App,
+    args: &BenchArgs,
+    catalogue: &Catalogue,
+    snapshot: chrono::NaiveDate,
+    rate: f64,
+) -> anyhow::Result<(Vec<f64>, f64)> {
+    let p = app.bus.prefix().to_owned();
+    let first: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let mut sub = app.bus.client().subscribe(subject::recommendations_all(&p)).await?;
+    let seen = first.clone();
+    let listener = tokio::spawn(async move {
+        while let Some(m) = sub.next().await {
+            if let Some(org) = m.subject.as_str().split('.').nth(3) {
+                seen.lock().map(|mut s| s.entry(org.to_owned()).or_insert_with(Instant::now).to_owned()).ok();
+            }
+        }
+    });
+    let mut g = Generator::new(args.seed ^ 0x5eed, catalogue, &[], snapshot);
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
+    let mut tick = tokio::time::interval(interval);
+    let mut published = Vec::with_capacity(args.latency_events);
+    let to = subject::inbound_organisation(&p, "registered");
+    let started = Instant::now();
+    for i in 0..args.latency_events {
+        tick.tick().await;
+        let mut o = g.organisation(i);
+        o.id = format!("lat-{i}");
+        o.consent.contact = true;
+        app.bus.publish_event(&to, &event(types::ORGANISATION_REGISTERED, &o.id, 1, &o)).await?;
+        published.push((o.id, Instant::now()));
+    }
+    let offered = args.latency_events as f64 / started.elapsed().as_secs_f64();
+    wait_until_settled_within(app, Duration::from_secs(600)).await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    listener.abort();
+    let first = first.lock().map(|m| m.clone()).unwrap_or_default();
+    let lat = published
+        .iter()
+        .filter_map(|(id, t)| first.get(id).map(|f| f.saturating_duration_since(*t).as_secs_f64() * 1e3))
+        .collect();
+    Ok((sorted(lat), offered))
+}
+
+/// Mean share of each sampled organisation's top-k calls (by raw score) that two indexes agree on.
+fn topk_overlap(a: &Index, b: &Index, orgs: &[OrgId], k: usize) -> f64 {
+    let top = |ix: &Index, id: &OrgId| {
+        let mut s = ix.call_scores(id);
+        s.sort_by(|x, y| y.1.total_cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+        s.into_iter().take(k).map(|x| x.0).collect::<Vec<_>>()
+    };
+    let shares: Vec<f64> = orgs
+        .iter()
+        .filter_map(|id| {
+            let (x, y) = (top(a, id), top(b, id));
+            (!y.is_empty()).then(|| x.iter().filter(|c| y.contains(c)).count() as f64 / y.len() as f64)
+        })
+        .collect();
+    shares.iter().sum::<f64>() / shares.len().max(1) as f64
+}
+
+#[cfg(feature = "bm25")]
+fn tantivy_fanout(ix: &Index, calls: &[brygga_domain::CallId]) -> anyhow::Result<Option<Vec<f64>>> {
+    let texts: Vec<String> = ix.orgs().map(brygga_eval::org_text).collect();
+    let bm25 = brygga_eval::bm25::Bm25::new(&texts)?;
+    let mut out = Vec::new();
+    for id in calls {
+        let Some(c) = ix.call(id) else { continue };
+        let q = brygga_eval::call_text(c);
+        let t = Instant::now();
+        std::hint::black_box(bm25.search(&q)?);
+        out.push(ms(t));
+    }
+    Ok(Some(sorted(out)))
+}
+
+#[cfg(not(feature = "bm25"))]
+fn tantivy_fanout(_: &Index, _: &[brygga_domain::CallId]) -> anyhow::Result<Option<Vec<f64>>> {
+    Ok(None)
+}
+
+/// `VmHWM` from /proc (Linux) in MB, or NaN.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let l = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+            l.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse::<f64>().ok()
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}

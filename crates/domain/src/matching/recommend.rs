@@ -1,0 +1,313 @@
+//! Ranking and candidates: an organisation's recommendations of each kind (scored over the
+//! postings, ranked, cut, explained only for what is kept), and the reverse questions the
+//! matcher asks when something changes: which organisations a call or a partner may reach.
+
+use super::explain::{
+    area_summary, call_summary, evidence, explanation, mission_summary, partner_summary, surface_terms, EXPLAINED_TERMS,
+};
+use super::{
+    mission_bonus, CallEntry, Index, OrgEntry, RankerConfig, BONUS_COMPLEMENTARY, BONUS_DECLARED_MISSION,
+    BONUS_NACE_AREA, BONUS_SHARED_MISSION,
+};
+use crate::eligibility::{allows, assess};
+use crate::recommendation::{recommendation_id, Published, Recommendation, Target};
+use crate::{Language, OrgId, Organisation};
+use chrono::NaiveDate;
+
+/// The score of `p` as a partner for `org` from their cosine: one formula for ranking, the
+/// candidate search and `partner_enters`, so the candidate bound cannot drift from the score.
+fn partner_raw(cos: f32, org: &Organisation, p: &Organisation) -> f32 {
+    let complementary = org.kind.is_academic() != p.kind.is_academic();
+    let shared = p.interest_missions.iter().any(|m| org.interest_missions.contains(m));
+    cos + if complementary { BONUS_COMPLEMENTARY } else { 0.0 } + if shared { BONUS_SHARED_MISSION } else { 0.0 }
+}
+
+impl Index {
+    /// Every recommendation for `org_id` as of `today`: missions, S3 areas, calls, partners,
+    /// each kind ranked and cut to its top-k, the floor applied, and the total capped.
+    pub fn recommend(&self, org_id: &OrgId, today: NaiveDate) -> Vec<Recommendation> {
+        let cfg = &self.ranker;
+        let Some(o) = self.orgs.get(org_id) else { return Vec::new() };
+        if !o.org.consent.contact {
+            return Vec::new();
+        }
+        let mut all = Vec::new();
+        all.extend(rank(self.mission_recs(o, cfg), cfg.top_k_missions, cfg.floor));
+        all.extend(rank(self.area_recs(o, cfg), cfg.top_k_s3_areas, cfg.floor));
+        all.extend(rank(self.call_recs(o, today, cfg), cfg.top_k_calls, cfg.floor));
+        all.extend(rank(self.partner_recs(o, cfg), cfg.top_k_partners, cfg.floor));
+        all.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.target.cmp(&b.target)));
+        all.truncate(cfg.max_per_org);
+        all
+    }
+
+    /// Organisations (with contact consent) that `call` could be recommended to: they share a
+    /// term with it and its best possible score clears the floor. Costs the organisation
+    /// postings of the call's terms.
+    pub fn orgs_matching_call(&self, call: &crate::CallId) -> Vec<OrgId> {
+        let Some(c) = self.calls.get(call) else { return Vec::new() };
+        let cos = self.org_postings.scores(&c.vec);
+        self.touched_orgs(&cos)
+            .filter(|(o, cos)| {
+                o.org.consent.contact && self.ranker.calibrate(cos + BONUS_DECLARED_MISSION) >= self.ranker.floor
+            })
+            .map(|(o, _)| o.org.id.clone())
+            .collect()
+    }
+
+    /// Organisations (with contact consent) for which `org` is a partner above the floor.
+    pub fn orgs_matching_partner(&self, org: &OrgId) -> Vec<OrgId> {
+        let Some(p) = self.orgs.get(org).filter(|p| p.org.consent.partner_suggestions) else {
+            return Vec::new();
+        };
+        let cos = self.org_postings.scores(&p.vec);
+        self.touched_orgs(&cos)
+            .filter(|(o, cos)| {
+                o.org.consent.contact
+                    && &o.org.id != org
+                    && self.ranker.calibrate(partner_raw(*cos, &o.org, &p.org)) >= self.ranker.floor
+            })
+            .map(|(o, _)| o.org.id.clone())
+            .collect()
+    }
+
+    /// Live organisations with a positive cosine in `cos` (a score array over org slots).
+    fn touched_orgs<'a>(&'a self, cos: &'a [f32]) -> impl Iterator<Item = (&'a OrgEntry, f32)> + 'a {
+        cos.iter().enumerate().filter(|(_, c)| **c > 0.0).filter_map(|(slot, c)| {
+            let id = self.org_slots.get(slot)?.as_ref()?;
+            Some((self.orgs.get(id)?, *c))
+        })
+    }
+
+    /// Whether `partner` would enter `org`'s top-k partners, judged against the partner
+    /// recommendations `org` holds now (`held`, as published; ties go to the smaller id, as in
+    /// ranking). The matcher re-ranks only those organisations when a partner arrives or changes.
+    pub fn partner_enters(&self, org: &OrgId, partner: &OrgId, held: &[Published]) -> bool {
+        let (Some(o), Some(p)) = (self.orgs.get(org), self.orgs.get(partner)) else { return false };
+        let k = self.ranker.top_k_partners;
+        let cos = o.vec.cos(&p.vec);
+        let score = self.ranker.calibrate(partner_raw(cos, &o.org, &p.org));
+        if k == 0 || cos <= 0.0 || score < self.ranker.floor {
+            return false;
+        }
+        let mut kept: Vec<(u8, &OrgId)> = held
+            .iter()
+            .filter_map(|x| match &x.rec.target {
+                Target::Partner(id) => Some((x.rec.score, id)),
+                _ => None,
+            })
+            .collect();
+        if kept.len() < k {
+            return true;
+        }
+        kept.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        let (last_score, last_id) = kept[k - 1];
+        score > last_score || (score == last_score && partner < last_id)
+    }
+
+    fn call_recs(&self, o: &OrgEntry, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {
+        let org = &o.org;
+        let lang = org.preferred_language;
+        // Score every call over the postings; explain only the few that will be recommended.
+        let cos = self.call_postings.scores(&o.vec);
+        let mut scored: Vec<(u8, &CallEntry)> = cos
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0.0)
+            .filter_map(|(slot, c)| {
+                let e = self.calls.get(self.call_slots.get(slot)?.as_ref()?)?;
+                let score = cfg.calibrate(c + mission_bonus(org, &e.call));
+                (score >= cfg.floor && allows(&assess(org, &e.call, today, lang))).then_some((score, e))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.call.id.cmp(&b.1.call.id)));
+        scored.truncate(cfg.top_k_calls);
+        scored
+            .into_iter()
+            .map(|(_, e)| {
+                let call = &e.call;
+                let lines = assess(org, call, today, lang);
+                let (cos, parts) = o.vec.dot(&e.vec, &self.terms);
+                let terms = self.call_terms(&parts, e);
+                let evidence = evidence(&e.doc, &parts, e.doc.lang);
+                let deadline = call.next_deadline(today);
+                let summary = call_summary(lang, &call.title, &terms, deadline);
+                let target = Target::Call(call.id.clone());
+                Recommendation {
+                    id: recommendation_id(&org.id, &target),
+                    org_id: org.id.clone(),
+                    target,
+                    title: call.title.clone(),
+                    url: call.url.clone(),
+                    score: cfg.calibrate(cos + mission_bonus(org, call)),
+                    rank: 0,
+                    deadline,
+                    explanation: explanation(lang, summary, lines, terms, evidence),
+                }
+            })
+            .collect()
+    }
+
+    /// A call's contributing terms as written: the call's own words, and for a word the call
+    /// only has by association, the organisation's word with the title word it goes with.
+    fn call_terms(&self, parts: &[(u32, f32)], call: &CallEntry) -> Vec<String> {
+        parts
+            .iter()
+            .take(EXPLAINED_TERMS)
+            .map(|&(t, _)| match self.association_source(t, call) {
+                Some(title_word) if !call.doc.surfaces.contains_key(&t) => {
+                    format!("{} (≈ {})", self.terms.surface(t), call.doc.surface(&self.terms, title_word))
+                }
+                _ => call.doc.surface(&self.terms, t).to_owned(),
+            })
+            .collect()
+    }
+
+    /// Of the call's title terms, the one `term` is most strongly associated with.
+    fn association_source(&self, term: u32, call: &CallEntry) -> Option<u32> {
+        call.doc
+            .title_tf
+            .ids()
+            .filter_map(|u| self.stats.related(u).iter().find(|(t, _)| *t == term).map(|(_, a)| (u, *a)))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| self.terms.name(b.0).cmp(self.terms.name(a.0))))
+            .map(|(u, _)| u)
+    }
+
+    fn mission_recs(&self, o: &OrgEntry, cfg: &RankerConfig) -> Vec<Recommendation> {
+        let org = &o.org;
+        let lang = org.preferred_language;
+        self.catalogue
+            .missions
+            .iter()
+            .zip(&self.missions)
+            .map(|(m, t)| {
+                let (cos, parts) = o.vec.dot(&t.vec, &self.terms);
+                let declared = org.interest_missions.contains(&m.id);
+                let raw = cos + if declared { BONUS_DECLARED_MISSION } else { 0.0 };
+                let terms = surface_terms(&self.terms, &parts, &t.doc);
+                let name = if lang == Language::Sv && !m.name_sv.is_empty() { &m.name_sv } else { &m.name_en };
+                let summary = mission_summary(lang, name, &terms, declared);
+                let ev = evidence(&t.doc, &parts, lang);
+                let target = Target::Mission(m.id);
+                Recommendation {
+                    id: recommendation_id(&org.id, &target),
+                    org_id: org.id.clone(),
+                    target,
+                    title: name.clone(),
+                    url: Some(m.url.clone()),
+                    score: cfg.calibrate(raw),
+                    rank: 0,
+                    deadline: None,
+                    explanation: explanation(lang, summary, vec![], terms, ev),
+                }
+            })
+            .collect()
+    }
+
+    fn area_recs(&self, o: &OrgEntry, cfg: &RankerConfig) -> Vec<Recommendation> {
+        let org = &o.org;
+        let lang = org.preferred_language;
+        self.catalogue
+            .s3_areas
+            .iter()
+            .zip(&self.areas)
+            .map(|(a, t)| {
+                let (cos, parts) = o.vec.dot(&t.vec, &self.terms);
+                let nace_hit =
+                    org.nace.iter().filter_map(|c| c.division()).any(|d| a.nace_divisions.iter().any(|x| x == d));
+                let raw = cos + if nace_hit { BONUS_NACE_AREA } else { 0.0 };
+                let terms = surface_terms(&self.terms, &parts, &t.doc);
+                let label = if lang == Language::Sv { &a.label_sv } else { &a.label_en };
+                let summary = area_summary(lang, label, &terms, nace_hit);
+                let ev = evidence(&t.doc, &parts, lang);
+                let target = Target::S3Area(a.id.clone());
+                Recommendation {
+                    id: recommendation_id(&org.id, &target),
+                    org_id: org.id.clone(),
+                    target,
+                    title: label.clone(),
+                    url: Some(a.url.clone()),
+                    score: cfg.calibrate(raw),
+                    rank: 0,
+                    deadline: None,
+                    explanation: explanation(lang, summary, vec![], terms, ev),
+                }
+            })
+            .collect()
+    }
+
+    fn partner_recs(&self, o: &OrgEntry, cfg: &RankerConfig) -> Vec<Recommendation> {
+        let org = &o.org;
+        let lang = org.preferred_language;
+        let cos = self.org_postings.scores(&o.vec);
+        let mut candidates: Vec<(u8, &OrgEntry)> = self
+            .touched_orgs(&cos)
+            .filter(|(p, _)| p.org.id != org.id && p.org.consent.partner_suggestions)
+            .map(|(p, cos)| (cfg.calibrate(partner_raw(cos, org, &p.org)), p))
+            .filter(|(score, _)| *score >= cfg.floor)
+            .collect();
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.org.id.cmp(&b.1.org.id)));
+        candidates.truncate(cfg.top_k_partners);
+        candidates
+            .into_iter()
+            .map(|(_, p)| {
+                let (cos, parts) = o.vec.dot(&p.vec, &self.terms);
+                let complementary = org.kind.is_academic() != p.org.kind.is_academic();
+                let terms = surface_terms(&self.terms, &parts, &p.doc);
+                let summary = partner_summary(lang, &p.org.name, p.org.kind.as_str(), &terms, complementary);
+                let target = Target::Partner(p.org.id.clone());
+                Recommendation {
+                    id: recommendation_id(&org.id, &target),
+                    org_id: org.id.clone(),
+                    target,
+                    title: p.org.name.clone(),
+                    url: None,
+                    score: cfg.calibrate(partner_raw(cos, org, &p.org)),
+                    rank: 0,
+                    deadline: None,
+                    explanation: explanation(lang, summary, vec![], terms, None),
+                }
+            })
+            .collect()
+    }
+
+    /// Why an active recommendation is no longer made, in its language.
+    pub fn withdraw_reason(&self, rec: &Recommendation, today: NaiveDate) -> String {
+        let sv = rec.explanation.language == Language::Sv;
+        let gone_org = !self.orgs.contains_key(&rec.org_id);
+        let reason = match &rec.target {
+            _ if gone_org => ("organisationen är borttagen", "the organisation was removed"),
+            Target::Call(id) => match self.call(id) {
+                None => ("utlysningen är stängd eller borttagen", "the call was closed or removed"),
+                Some(c) if c.next_deadline(today).is_none() && c.final_deadline().is_some() => {
+                    ("sista ansökningsdag har passerat", "the deadline has passed")
+                }
+                Some(c) if c.status == crate::CallStatus::Closed => ("utlysningen är stängd", "the call is closed"),
+                Some(_) => ("inte längre bland de bästa träffarna", "no longer among the best matches"),
+            },
+            Target::Partner(id) if !self.orgs.contains_key(id) => {
+                ("partnern finns inte längre", "the partner is no longer registered")
+            }
+            Target::Partner(id) if self.org(id).is_some_and(|p| !p.consent.partner_suggestions) => {
+                ("partnern vill inte längre föreslås", "the partner no longer consents to be suggested")
+            }
+            _ => ("inte längre bland de bästa träffarna", "no longer among the best matches"),
+        };
+        if sv {
+            reason.0.to_owned()
+        } else {
+            reason.1.to_owned()
+        }
+    }
+}
+
+/// Ranks within one kind: best first (ties by target), floor, top-k, ranks from 1.
+fn rank(mut recs: Vec<Recommendation>, k: usize, floor: u8) -> Vec<Recommendation> {
+    recs.retain(|r| r.score >= floor);
+    recs.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.target.cmp(&b.target)));
+    recs.truncate(k);
+    for (i, r) in recs.iter_mut().enumerate() {
+        r.rank = u16::try_from(i + 1).unwrap_or(u16::MAX);
+    }
+    recs
+}

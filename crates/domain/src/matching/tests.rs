@@ -1,0 +1,251 @@
+//! Ranking tests on small in-memory indexes (no infrastructure).
+
+use super::*;
+use crate::recommendation::{Published, Recommendation, Target};
+use crate::{Budget, CallStatus, Consent, Country, Mission, OrgKind, Programme, Tri};
+use crate::{Language, MissionId};
+use chrono::NaiveDate;
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+fn catalogue() -> Catalogue {
+    let m = Mission {
+        id: MissionId::Ocean,
+        name_en: "Restore our Ocean and Waters".into(),
+        name_sv: "Återställ våra hav och vatten".into(),
+        description_en: "Restore ocean, sea and water ecosystems and marine biodiversity.".into(),
+        description_sv: "Återställa hav, sjöar och vatten.".into(),
+        keywords_en: vec!["ocean".into(), "marine".into()],
+        keywords_sv: vec!["hav".into()],
+        url: "https://example.org/ocean".into(),
+    };
+    Catalogue { missions: vec![m], s3_areas: vec![] }
+}
+
+fn org(id: &str, kind: OrgKind, text: &str, lang: Language) -> Organisation {
+    Organisation {
+        id: OrgId::parse(id).expect("id"),
+        version: 1,
+        name: format!("Org {id}"),
+        org_number: None,
+        kind,
+        size: Default::default(),
+        country: Some(Country::parse("SE").expect("SE")),
+        nuts: None,
+        municipality: None,
+        nace: vec![],
+        description: text.into(),
+        description_language: lang,
+        keywords: vec![],
+        interest_missions: vec![],
+        interest_themes: vec![],
+        participations: vec![],
+        preferred_language: lang,
+        consent: Consent { contact: true, partner_suggestions: true },
+    }
+}
+
+fn call(id: &str, text: &str, deadline: &str) -> Call {
+    Call {
+        id: CallId::parse(id).expect("id"),
+        version: 1,
+        programme: Programme::HorizonEurope,
+        title: text.into(),
+        description: format!("{text}. Projects should develop this in pilots across Europe."),
+        keywords: vec![],
+        action_type: None,
+        opening: None,
+        deadlines: vec![date(deadline)],
+        budget: Budget::default(),
+        eligible_kinds: None,
+        eligible_countries: None,
+        min_consortium: None,
+        missions: vec![],
+        trl: None,
+        url: None,
+        status: CallStatus::Open,
+    }
+}
+
+fn fixture() -> Index {
+    fixture_with(RankerConfig::default())
+}
+
+fn fixture_with(cfg: RankerConfig) -> Index {
+    let calls = vec![
+        call("SENSORS", "Marine sensors for ocean monitoring", "2026-10-01"),
+        call("EXPIRED", "Marine sensors for ocean monitoring and buoys", "2026-01-01"),
+        call("CANCER", "Cancer screening in hospitals", "2026-10-01"),
+        call("FILLER-1", "Wind turbines and offshore energy", "2026-10-01"),
+        call("FILLER-2", "Food systems and agriculture", "2026-10-01"),
+    ];
+    let mut loner = org("loner", OrgKind::Sme, "Marine sensors and ocean buoys", Language::En);
+    loner.consent.partner_suggestions = false;
+    let orgs = vec![
+        org("a", OrgKind::Sme, "We build marine sensors for ocean monitoring", Language::En),
+        org("b", OrgKind::University, "Research on ocean monitoring with marine sensors", Language::Sv),
+        loner,
+    ];
+    Index::with(catalogue(), cfg, calls, orgs)
+}
+
+fn targets(recs: &[Recommendation], kind: &str) -> Vec<String> {
+    recs.iter().filter(|r| r.target.kind() == kind).map(|r| r.target.id().to_owned()).collect()
+}
+
+/// Sixty organisations: twenty fish farms that say "aquaculture", forty battery recyclers,
+/// and one that says "fish" but never "aquaculture".
+fn fish_farm_index(cfg: RankerConfig) -> Index {
+    let calls = vec![
+        call("AQUA", "Biosecurity in aquaculture", "2026-10-01"),
+        call("FISH", "Fish stocks in the Baltic", "2026-10-01"),
+        call("BATTERY", "Battery recycling", "2026-10-01"),
+    ];
+    let mut orgs: Vec<Organisation> = (0..20)
+        .map(|i| org(&format!("farm-{i}"), OrgKind::Sme, "Aquaculture farms raising healthy fish", Language::En))
+        .chain((0..40).map(|i| org(&format!("rec-{i}"), OrgKind::Sme, "Battery recycling plants", Language::En)))
+        .collect();
+    orgs.push(org("vet", OrgKind::Sme, "We vaccinate fish against disease", Language::En));
+    Index::with(catalogue(), cfg, calls, orgs)
+}
+
+#[test]
+fn learned_associations_bridge_vocabulary_and_are_explained() {
+    let cfg = RankerConfig { floor: 1, ..RankerConfig::default() };
+    let vet = OrgId::parse("vet").expect("id");
+    let aqua = |ix: &Index| ix.call_scores(&vet).into_iter().find(|s| s.0.as_str() == "AQUA").expect("scored").1;
+    let off = fish_farm_index(RankerConfig { association_weight: 0.0, ..cfg.clone() });
+    assert_eq!(aqua(&off), 0.0, "no word in common");
+    let ix = fish_farm_index(cfg);
+    assert!(aqua(&ix) > 0.0, "fish farms say fish with aquaculture");
+    let recs = ix.recommend(&vet, date("2026-06-01"));
+    let rec = recs.iter().find(|r| r.target.id() == "AQUA").expect("recommended");
+    assert!(rec.explanation.matched_terms.contains(&"fish (≈ aquaculture)".to_owned()), "{rec:?}");
+    assert!(aqua(&ix) < ix.call_scores(&vet).into_iter().find(|s| s.0.as_str() == "FISH").expect("scored").1);
+}
+
+#[test]
+fn associations_are_learned_again_as_organisations_arrive() {
+    let built = fish_farm_index(RankerConfig::default());
+    let mut ix = Index::with(catalogue(), RankerConfig::default(), built.calls().cloned().collect(), vec![]);
+    assert!(ix.stats.assoc.is_empty());
+    for o in built.orgs() {
+        ix.upsert_org(o.clone());
+    }
+    let aqua = ix.terms.get("aquacultur").expect("term");
+    assert!(!ix.stats.related(aqua).is_empty(), "relearned on the way");
+    assert!(ix.changes_since_learn > 0, "but not on every event");
+}
+
+#[test]
+fn a_partner_enters_only_lists_it_would_rank_in() {
+    let ix = fixture_with(RankerConfig { top_k_partners: 1, ..RankerConfig::default() });
+    let (a, b) = (OrgId::parse("a").expect("id"), OrgId::parse("b").expect("id"));
+    let rec = ix.recommend(&a, date("2026-06-01")).into_iter().find(|r| r.target.kind() == "partner").expect("b");
+    assert_eq!(rec.target, Target::Partner(b.clone()));
+    let held = |id: &str, score: u8| {
+        let target = Target::Partner(OrgId::parse(id).expect("id"));
+        vec![Published { rec: Recommendation { target, score, ..rec.clone() }, revision: 1 }]
+    };
+    assert!(ix.partner_enters(&a, &b, &[]), "an empty list");
+    assert!(ix.partner_enters(&a, &b, &held("c", rec.score - 1)), "beats the last one");
+    assert!(!ix.partner_enters(&a, &b, &held("c", rec.score + 1)), "does not");
+    assert!(ix.partner_enters(&a, &b, &held("c", rec.score)), "a tie goes to the smaller id");
+    assert!(!ix.partner_enters(&a, &b, &held("aa", rec.score)));
+    let loner = OrgId::parse("loner").expect("id");
+    assert!(!ix.orgs_matching_partner(&loner).contains(&a), "no partner consent");
+}
+
+#[test]
+fn recommends_relevant_open_calls_only() {
+    let ix = fixture();
+    let recs = ix.recommend(&OrgId::parse("a").expect("id"), date("2026-08-17"));
+    let calls = targets(&recs, "call");
+    assert_eq!(calls, vec!["SENSORS"], "relevant and open; the expired twin and the off-topic ones are out");
+    let r = recs.iter().find(|r| r.target.id() == "SENSORS").expect("sensors");
+    assert!(r.explanation.matched_terms.iter().any(|t| t == "sensors"), "{:?}", r.explanation.matched_terms);
+    assert!(r.explanation.evidence.as_deref().is_some_and(|e| e.contains("Marine sensors")));
+    let kind = r
+        .explanation
+        .eligibility
+        .iter()
+        .find(|l| l.criterion == crate::Criterion::OrganisationKind)
+        .expect("kind line");
+    assert_eq!(kind.status, Tri::Unknown, "unknown eligibility is shown, not dropped or met");
+    assert_eq!(r.deadline, Some(date("2026-10-01")));
+    assert_eq!(r.rank, 1);
+}
+
+#[test]
+fn passed_deadlines_and_missed_eligibility_exclude() {
+    let mut ix = fixture();
+    let today = date("2026-10-02");
+    let a = OrgId::parse("a").expect("id");
+    assert!(targets(&ix.recommend(&a, today), "call").is_empty(), "every deadline passed");
+    let mut c = call("UNI-ONLY", "Marine sensors for ocean monitoring", "2027-01-01");
+    c.eligible_kinds = Some(vec![OrgKind::University]);
+    ix.upsert_call(c);
+    let recs = ix.recommend(&a, today);
+    assert!(!targets(&recs, "call").contains(&"UNI-ONLY".to_owned()), "an SME may not apply");
+    let b = ix.recommend(&OrgId::parse("b").expect("id"), today);
+    assert!(targets(&b, "call").contains(&"UNI-ONLY".to_owned()), "a university may");
+}
+
+#[test]
+fn partners_are_consenting_others_and_explanations_follow_the_language() {
+    let ix = fixture();
+    let b = ix.recommend(&OrgId::parse("b").expect("id"), date("2026-08-17"));
+    let partners = targets(&b, "partner");
+    assert_eq!(partners, vec!["a"], "never itself, never one that did not consent");
+    assert!(b.iter().all(|r| r.explanation.language == Language::Sv));
+    assert!(b
+        .iter()
+        .find(|r| r.target.kind() == "partner")
+        .is_some_and(|r| r.explanation.summary.contains("konsortium")));
+}
+
+#[test]
+fn no_contact_consent_means_no_recommendations() {
+    let mut ix = fixture();
+    let mut a = ix.org(&OrgId::parse("a").expect("id")).cloned().expect("a");
+    a.consent.contact = false;
+    a.version = 2;
+    ix.upsert_org(a);
+    assert!(ix.recommend(&OrgId::parse("a").expect("id"), date("2026-08-17")).is_empty());
+}
+
+#[test]
+fn floor_top_k_and_cap_bound_the_output() {
+    let a = OrgId::parse("a").expect("id");
+    let today = date("2026-08-17");
+    let all = fixture_with(RankerConfig { floor: 0, ..RankerConfig::default() }).recommend(&a, today);
+    let cut = all.iter().map(|r| r.score).max().expect("some");
+    let kept = fixture_with(RankerConfig { floor: cut, ..RankerConfig::default() }).recommend(&a, today);
+    assert!(kept.len() < all.len() && kept.iter().all(|r| r.score >= cut), "no padding below the floor");
+    let tiny = fixture_with(RankerConfig { max_per_org: 1, floor: 0, ..RankerConfig::default() });
+    assert_eq!(tiny.recommend(&a, today).len(), 1);
+    let k1 = fixture_with(RankerConfig { top_k_calls: 1, floor: 0, ..RankerConfig::default() });
+    assert_eq!(targets(&k1.recommend(&a, today), "call").len(), 1);
+}
+
+#[test]
+fn older_versions_do_not_replace_newer_ones() {
+    let mut ix = fixture();
+    let mut c = call("SENSORS", "Something else entirely", "2026-10-01");
+    c.version = 0;
+    assert!(!ix.upsert_call(c));
+    assert_eq!(
+        ix.call(&CallId::parse("SENSORS").expect("id")).map(|c| c.title.as_str()),
+        Some("Marine sensors for ocean monitoring")
+    );
+}
+
+#[test]
+fn calibration_is_monotonic_and_bounded() {
+    let cfg = RankerConfig::default();
+    let scores: Vec<u8> = [0.0, 0.01, 0.05, 0.1, 0.3, 1.0, 10.0].iter().map(|r| cfg.calibrate(*r)).collect();
+    assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
+    assert_eq!((scores[0], *scores.last().expect("last")), (0, 100));
+}
