@@ -54,14 +54,18 @@ impl Store {
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.max_connections(if url.starts_with("sqlite:") { 4 } else { 10 })
             .connect_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // On every pooled connection: WAL lets readers and the single writer proceed
+            // together, and with WAL `synchronous=NORMAL` syncs at checkpoints instead of at
+            // every commit (the database cannot be corrupted; a power cut may lose the last
+            // commits, as JetStream's own periodic sync may lose the last messages).
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+            });
         let failed =
             |e: DbErr| StoreError::Connect { url: redact_url(url), message: scrub(&e.to_string(), &url_secrets(url)) };
         let db = Database::connect(opts).await.map_err(failed)?;
-        if url.starts_with("sqlite:") {
-            // WAL lets readers and the single writer proceed together; it persists in the file.
-            db.execute_unprepared("PRAGMA journal_mode=WAL").await.map_err(failed)?;
-        }
         Ok(Self { db })
     }
 

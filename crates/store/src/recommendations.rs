@@ -99,6 +99,34 @@ pub async fn orgs_recommended(
     Ok(rows.into_iter().filter_map(|r| OrgId::parse(r.org_id).ok()).collect())
 }
 
+/// The (target id, score) of the active recommendations of one kind that each of `orgs`
+/// holds: what `Index::enters` judges against, without decoding whole recommendations.
+pub async fn held_scores(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    orgs: &[OrgId],
+) -> Result<HashMap<OrgId, Vec<(String, u8)>>, StoreError> {
+    let mut out: HashMap<OrgId, Vec<(String, u8)>> = HashMap::new();
+    for chunk in orgs.chunks(500) {
+        let rows: Vec<(String, String, i32)> = rec::Entity::find()
+            .select_only()
+            .column(rec::Column::OrgId)
+            .column(rec::Column::TargetId)
+            .column(rec::Column::Score)
+            .filter(rec::Column::Active.eq(true))
+            .filter(rec::Column::TargetKind.eq(kind))
+            .filter(rec::Column::OrgId.is_in(chunk.iter().map(OrgId::as_str)))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (org, target, score) in rows {
+            let Ok(org) = OrgId::parse(org) else { continue };
+            out.entry(org).or_default().push((target, u8::try_from(score).unwrap_or(0)));
+        }
+    }
+    Ok(out)
+}
+
 /// Organisations with an active recommendation of any of these targets of one kind, each once.
 pub async fn orgs_recommending_any(
     db: &impl ConnectionTrait,

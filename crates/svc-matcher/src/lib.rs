@@ -98,7 +98,7 @@ impl Matcher {
                 // top partners it enters, and adds those that recommend it now.
                 let mut affected: BTreeSet<OrgId> = index.orgs_matching_partner(&org_id).into_iter().collect();
                 affected.insert(org_id.clone());
-                scope = Scope::Orgs { orgs: affected, also_recommending: Some(Target::Partner(org_id)) };
+                scope = Scope { orgs: affected, also_recommending: Some(Target::Partner(org_id)) };
                 vec![data.caused_by, env.id]
             }
             types::REGISTRY_CALL => {
@@ -119,7 +119,7 @@ impl Matcher {
                     None => index.remove_call(&call_id),
                 }
                 let orgs = index.orgs_matching_call(&call_id).into_iter().collect();
-                scope = Scope::Orgs { orgs, also_recommending: Some(Target::Call(call_id)) };
+                scope = Scope { orgs, also_recommending: Some(Target::Call(call_id)) };
                 vec![data.caused_by, env.id]
             }
             other => {
@@ -144,7 +144,7 @@ impl Matcher {
             .map(|c| c.id.to_string())
             .collect();
         let orgs = recommendations::orgs_recommending_any(self.store.db(), "call", &expired).await?;
-        let scope = Scope::Orgs { orgs: orgs.into_iter().collect(), also_recommending: None };
+        let scope = Scope { orgs: orgs.into_iter().collect(), also_recommending: None };
         self.sync(&index, scope, vec![format!("sweep:{today}")]).await
     }
 
@@ -153,22 +153,27 @@ impl Matcher {
     async fn sync(&self, index: &Index, scope: Scope, caused_by: Vec<String>) -> Result<usize, StoreError> {
         let today = self.clock.today();
         let db = self.store.db();
-        let mut active: HashMap<OrgId, Vec<Published>> = HashMap::new();
-        let Scope::Orgs { mut orgs, also_recommending } = scope;
+        let Scope { mut orgs, also_recommending } = scope;
         let recommending = match &also_recommending {
             Some(t) => recommendations::orgs_recommended(db, t.kind(), t.id()).await?,
             None => Vec::new(),
         };
-        let list: Vec<OrgId> = orgs.iter().chain(&recommending).cloned().collect();
+        if let Some(t @ (Target::Partner(_) | Target::Call(_))) = &also_recommending {
+            // A new or changed call or partner changes only the lists it enters (or was on),
+            // judged on the held scores alone: no recommendation is decoded for this.
+            let candidates: Vec<OrgId> = orgs.iter().cloned().collect();
+            let held = recommendations::held_scores(db, t.kind(), &candidates).await?;
+            let none = Vec::new();
+            orgs.retain(|o| {
+                matches!(t, Target::Partner(p) if p == o) || index.enters(o, t, held.get(o).unwrap_or(&none), today)
+            });
+        }
+        orgs.extend(recommending);
+        let list: Vec<OrgId> = orgs.iter().cloned().collect();
+        let mut active: HashMap<OrgId, Vec<Published>> = HashMap::new();
         for p in recommendations::active_for_many(db, &list).await? {
             active.entry(p.rec.org_id.clone()).or_default().push(p);
         }
-        if let Some(Target::Partner(partner)) = &also_recommending {
-            // A new or changed partner changes only the lists it enters (or was on).
-            let held = |o: &OrgId| active.get(o).map_or(&[][..], Vec::as_slice);
-            orgs.retain(|o| o == partner || index.partner_enters(o, partner, held(o)));
-        }
-        orgs.extend(recommending);
         let desired: Vec<(OrgId, Vec<Recommendation>)> = orgs
             .into_iter()
             .map(|org| {
@@ -219,12 +224,12 @@ impl Matcher {
     }
 }
 
-/// Which organisations a change can affect.
+/// Which organisations a change can affect: these, plus those with an active recommendation
+/// of `also_recommending`; for a call or a partner, only those of these whose top-k it enters.
 #[derive(Debug)]
-enum Scope {
-    /// These, plus those with an active recommendation of `also_recommending`. For a partner,
-    /// only those of these whose top partners it enters.
-    Orgs { orgs: BTreeSet<OrgId>, also_recommending: Option<Target> },
+struct Scope {
+    orgs: BTreeSet<OrgId>,
+    also_recommending: Option<Target>,
 }
 
 /// Settings of the matcher's loops.

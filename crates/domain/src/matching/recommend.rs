@@ -10,7 +10,7 @@ use super::{
     BONUS_NACE_AREA, BONUS_SHARED_MISSION,
 };
 use crate::eligibility::{allows, assess};
-use crate::recommendation::{recommendation_id, Published, Recommendation, Target};
+use crate::recommendation::{recommendation_id, Recommendation, Target};
 use crate::{Language, OrgId, Organisation};
 use chrono::NaiveDate;
 
@@ -79,30 +79,43 @@ impl Index {
         })
     }
 
-    /// Whether `partner` would enter `org`'s top-k partners, judged against the partner
-    /// recommendations `org` holds now (`held`, as published; ties go to the smaller id, as in
-    /// ranking). The matcher re-ranks only those organisations when a partner arrives or changes.
-    pub fn partner_enters(&self, org: &OrgId, partner: &OrgId, held: &[Published]) -> bool {
-        let (Some(o), Some(p)) = (self.orgs.get(org), self.orgs.get(partner)) else { return false };
-        let k = self.ranker.top_k_partners;
-        let cos = o.vec.cos(&p.vec);
-        let score = self.ranker.calibrate(partner_raw(cos, &o.org, &p.org));
-        if k == 0 || cos <= 0.0 || score < self.ranker.floor {
+    /// Whether `target` (a call or a partner) would enter `org`'s top-k of its kind, judged
+    /// against the scores of that kind `org` holds now (`held`: target id and score, as
+    /// published; ties go to the smaller id, as in ranking). The matcher re-ranks only those
+    /// organisations when a call or a partner arrives or changes. Other kinds: always true.
+    pub fn enters(&self, org: &OrgId, target: &Target, held: &[(String, u8)], today: NaiveDate) -> bool {
+        let Some(o) = self.orgs.get(org) else { return false };
+        let cfg = &self.ranker;
+        let (score, k) = match target {
+            Target::Partner(p) => {
+                let Some(p) = self.orgs.get(p) else { return false };
+                let cos = o.vec.cos(&p.vec);
+                if cos <= 0.0 || !p.org.consent.partner_suggestions || p.org.id == o.org.id {
+                    return false;
+                }
+                (cfg.calibrate(partner_raw(cos, &o.org, &p.org)), cfg.top_k_partners)
+            }
+            Target::Call(c) => {
+                let Some(c) = self.calls.get(c) else { return false };
+                let cos = o.vec.cos(&c.vec);
+                let lang = o.org.preferred_language;
+                if cos <= 0.0 || !allows(&assess(&o.org, &c.call, today, lang)) {
+                    return false;
+                }
+                (cfg.calibrate(cos + mission_bonus(&o.org, &c.call)), cfg.top_k_calls)
+            }
+            _ => return true,
+        };
+        if k == 0 || score < cfg.floor {
             return false;
         }
-        let mut kept: Vec<(u8, &OrgId)> = held
-            .iter()
-            .filter_map(|x| match &x.rec.target {
-                Target::Partner(id) => Some((x.rec.score, id)),
-                _ => None,
-            })
-            .collect();
-        if kept.len() < k {
+        if held.len() < k {
             return true;
         }
+        let mut kept: Vec<(u8, &str)> = held.iter().map(|(id, s)| (*s, id.as_str())).collect();
         kept.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
         let (last_score, last_id) = kept[k - 1];
-        score > last_score || (score == last_score && partner < last_id)
+        score > last_score || (score == last_score && target.id() < last_id)
     }
 
     fn call_recs(&self, o: &OrgEntry, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {

@@ -1,7 +1,7 @@
 //! Ranking tests on small in-memory indexes (no infrastructure).
 
 use super::*;
-use crate::recommendation::{Published, Recommendation, Target};
+use crate::recommendation::{Recommendation, Target};
 use crate::{Budget, CallStatus, Consent, Country, Mission, OrgKind, Programme, Tri};
 use crate::{Language, MissionId};
 use chrono::NaiveDate;
@@ -140,20 +140,25 @@ fn associations_are_learned_again_as_organisations_arrive() {
 }
 
 #[test]
-fn a_partner_enters_only_lists_it_would_rank_in() {
-    let ix = fixture_with(RankerConfig { top_k_partners: 1, ..RankerConfig::default() });
+fn a_partner_or_call_enters_only_lists_it_would_rank_in() {
+    let ix = fixture_with(RankerConfig { top_k_partners: 1, top_k_calls: 1, ..RankerConfig::default() });
+    let today = date("2026-06-01");
     let (a, b) = (OrgId::parse("a").expect("id"), OrgId::parse("b").expect("id"));
-    let rec = ix.recommend(&a, date("2026-06-01")).into_iter().find(|r| r.target.kind() == "partner").expect("b");
+    let recs = ix.recommend(&a, today);
+    let rec = recs.iter().find(|r| r.target.kind() == "partner").expect("b");
     assert_eq!(rec.target, Target::Partner(b.clone()));
-    let held = |id: &str, score: u8| {
-        let target = Target::Partner(OrgId::parse(id).expect("id"));
-        vec![Published { rec: Recommendation { target, score, ..rec.clone() }, revision: 1 }]
-    };
-    assert!(ix.partner_enters(&a, &b, &[]), "an empty list");
-    assert!(ix.partner_enters(&a, &b, &held("c", rec.score - 1)), "beats the last one");
-    assert!(!ix.partner_enters(&a, &b, &held("c", rec.score + 1)), "does not");
-    assert!(ix.partner_enters(&a, &b, &held("c", rec.score)), "a tie goes to the smaller id");
-    assert!(!ix.partner_enters(&a, &b, &held("aa", rec.score)));
+    let held = |id: &str, score: u8| vec![(id.to_owned(), score)];
+    let t = &rec.target;
+    assert!(ix.enters(&a, t, &[], today), "an empty list");
+    assert!(ix.enters(&a, t, &held("c", rec.score - 1), today), "beats the last one");
+    assert!(!ix.enters(&a, t, &held("c", rec.score + 1), today), "does not");
+    assert!(ix.enters(&a, t, &held("c", rec.score), today), "a tie goes to the smaller id");
+    assert!(!ix.enters(&a, t, &held("aa", rec.score), today));
+    let call = recs.iter().find(|r| r.target.kind() == "call").expect("a call");
+    assert!(ix.enters(&a, &call.target, &held("ZZZ", call.score - 1), today));
+    assert!(!ix.enters(&a, &call.target, &held("AAA", call.score), today), "the tie goes to AAA");
+    let cancer = Target::Call(CallId::parse("CANCER").expect("id"));
+    assert!(!ix.enters(&a, &cancer, &[], today), "nothing in common");
     let loner = OrgId::parse("loner").expect("id");
     assert!(!ix.orgs_matching_partner(&loner).contains(&a), "no partner consent");
 }
