@@ -32,7 +32,10 @@ pub(super) struct Doc {
 impl Doc {
     /// A target's spelling of `term`, else the dictionary's.
     pub(super) fn surface<'a>(&'a self, terms: &'a Terms, term: u32) -> &'a str {
-        self.surfaces.get(&term).map_or_else(|| terms.surface(term), |s| s)
+        match self.surfaces.get(&term) {
+            Some(s) => s,
+            None => terms.surface(term),
+        }
     }
 }
 
