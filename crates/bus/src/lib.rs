@@ -12,7 +12,7 @@ mod replay;
 
 pub use connect::AuthError;
 pub use consume::{ConsumerSpec, ConsumerStats, Delivery, Outcome};
-pub use publish::Published;
+pub use publish::{Published, RawEvent};
 
 use async_nats::jetstream::{self, stream};
 use brygga_events::subject::Stream;

@@ -15,6 +15,25 @@ pub struct Published {
     pub duplicate: bool,
 }
 
+/// One serialised event for [`Bus::publish_raw_batch`].
+#[derive(Debug, Clone)]
+pub struct RawEvent<'a> {
+    pub subject: &'a str,
+    pub event_id: &'a str,
+    pub ty: &'a str,
+    pub payload: Bytes,
+}
+
+fn headers(event_id: &str, ty: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("Nats-Msg-Id", event_id);
+    h.insert("ce-id", event_id);
+    h.insert("ce-type", ty);
+    h.insert("ce-specversion", SPEC_VERSION);
+    h.insert("content-type", CONTENT_TYPE);
+    h
+}
+
 impl Bus {
     /// Publishes an event and waits for JetStream to store it.
     pub async fn publish_event<T: Serialize>(
@@ -27,6 +46,38 @@ impl Bus {
         self.publish_raw(subject, &event.id, &event.ty, payload.into()).await
     }
 
+    /// Publishes serialised CloudEvents in order with every PubAck outstanding at once, then
+    /// awaits the acks in order. Returns how many, from the first, the server stored, and the
+    /// error that stopped the rest (those are published again later; `Nats-Msg-Id` makes a
+    /// repeat a no-op).
+    pub async fn publish_raw_batch(&self, events: &[RawEvent<'_>]) -> (usize, Option<BusError>) {
+        let mut acks = Vec::with_capacity(events.len());
+        for e in events {
+            let err =
+                |x: &dyn std::fmt::Display| BusError::Publish { subject: e.subject.to_owned(), message: x.to_string() };
+            match self.js.publish_with_headers(e.subject.to_owned(), headers(e.event_id, e.ty), e.payload.clone()).await
+            {
+                Ok(ack) => acks.push(ack),
+                Err(x) => {
+                    let failed = err(&x);
+                    return (Self::await_acks(acks).await.0, Some(failed));
+                }
+            }
+        }
+        Self::await_acks(acks).await
+    }
+
+    async fn await_acks(acks: Vec<async_nats::jetstream::context::PublishAckFuture>) -> (usize, Option<BusError>) {
+        let mut ok = 0;
+        for a in acks {
+            match a.await {
+                Ok(_) => ok += 1,
+                Err(e) => return (ok, Some(BusError::Publish { subject: String::new(), message: e.to_string() })),
+            }
+        }
+        (ok, None)
+    }
+
     /// Publishes bytes already serialised as a CloudEvent (from the outbox).
     pub async fn publish_raw(
         &self,
@@ -36,15 +87,9 @@ impl Bus {
         payload: Bytes,
     ) -> Result<Published, BusError> {
         let err = |e: &dyn std::fmt::Display| BusError::Publish { subject: subject.to_owned(), message: e.to_string() };
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", event_id);
-        headers.insert("ce-id", event_id);
-        headers.insert("ce-type", ty);
-        headers.insert("ce-specversion", SPEC_VERSION);
-        headers.insert("content-type", CONTENT_TYPE);
         let ack = self
             .js
-            .publish_with_headers(subject.to_owned(), headers, payload)
+            .publish_with_headers(subject.to_owned(), headers(event_id, ty), payload)
             .await
             .map_err(|e| err(&e))?
             .await

@@ -87,7 +87,10 @@ pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: Canc
     let (catalogue, _) = Catalogue::shipped();
     let ingest_stats = Arc::new(ConsumerStats::default());
     let matcher_stats = Arc::new(ConsumerStats::default());
-    let poll = Duration::from_millis(cfg.outbox_poll_ms);
+    let poll = brygga_relay::Timing {
+        poll: Duration::from_millis(cfg.outbox_poll_ms),
+        retention: Duration::from_secs(cfg.outbox_retention_secs),
+    };
     let mut tasks = Vec::new();
     let mut running_matcher = None;
     if matches!(role, Role::All | Role::Ingest) {
@@ -108,7 +111,7 @@ pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: Canc
     if matches!(role, Role::All | Role::Matcher) {
         let matcher = Arc::new(Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock).await?);
         running_matcher = Some(matcher.clone());
-        let loops = Loops { outbox_poll: poll, sweep_interval: Duration::from_secs(cfg.sweep_interval_secs) };
+        let loops = Loops { outbox: poll, sweep_interval: Duration::from_secs(cfg.sweep_interval_secs) };
         tasks.push(tokio::spawn(brygga_svc_matcher::run(
             bus.clone(),
             matcher,

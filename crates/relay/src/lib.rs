@@ -3,31 +3,53 @@
 //!
 //! Main item: [`run`]. It holds no state of its own; the database is the truth.
 
-use brygga_bus::Bus;
+use brygga_bus::{Bus, RawEvent};
 use brygga_store::{outbox, Store};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 const BATCH: u64 = 256;
 
+/// How often the relay looks for rows, and how long published rows are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Poll interval (the relay is also woken on every commit).
+    pub poll: Duration,
+    /// Published rows older than this are deleted (they are on the stream; the stream and the
+    /// store's state are what consumers re-sync from).
+    pub retention: Duration,
+}
+
 /// Relays until `cancel` fires, then flushes what is already committed. `wake` shortens
-/// the wait after a commit; without it the relay polls every `poll`.
+/// the wait after a commit; without it the relay polls every `timing.poll`. When idle, it
+/// deletes published rows past `timing.retention` (at most once a minute).
 pub async fn run(
     bus: Bus,
     store: Store,
     subject_prefix: String,
-    poll: Duration,
+    timing: Timing,
     wake: Arc<Notify>,
     cancel: CancellationToken,
 ) {
+    let poll = timing.poll;
+    let mut compacted = Instant::now();
     loop {
         match relay_once(&bus, &store, &subject_prefix).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(e) => warn!(error = %e, "outbox relay failed; retrying"),
+        }
+        if compacted.elapsed() >= Duration::from_secs(60).min(timing.retention) {
+            compacted = Instant::now();
+            let cutoff = chrono::Utc::now() - timing.retention;
+            match outbox::delete_published_before(store.db(), &subject_prefix, cutoff).await {
+                Ok(n) if n > 0 => debug!(deleted = n, %subject_prefix, "published outbox rows deleted"),
+                Ok(_) => {}
+                Err(e) => warn!(error = %e, "deleting published outbox rows failed; will retry"),
+            }
         }
         if cancel.is_cancelled() {
             break;
@@ -52,25 +74,24 @@ pub async fn run(
     debug!(%subject_prefix, "relay stopped");
 }
 
-/// Publishes one batch; returns how many rows were published.
+/// Publishes one batch (PubAcks pipelined, order kept); returns how many rows were published.
 pub async fn relay_once(bus: &Bus, store: &Store, subject_prefix: &str) -> Result<usize, String> {
     let rows = outbox::pending(store.db(), subject_prefix, BATCH).await.map_err(|e| e.to_string())?;
-    let mut done = Vec::with_capacity(rows.len());
-    let mut failure = None;
-    for row in &rows {
-        let e = &row.event;
-        match bus.publish_raw(&e.subject, &e.event_id, &e.event_type, e.payload.clone().into_bytes().into()).await {
-            Ok(_) => done.push(row.seq),
-            Err(err) => {
-                // Keep order: stop at the first failure; the rest follow on the next round.
-                failure = Some(err.to_string());
-                break;
-            }
-        }
-    }
+    let events: Vec<RawEvent<'_>> = rows
+        .iter()
+        .map(|r| RawEvent {
+            subject: &r.event.subject,
+            event_id: &r.event.event_id,
+            ty: &r.event.event_type,
+            payload: r.event.payload.clone().into_bytes().into(),
+        })
+        .collect();
+    // Keep order: only the rows before the first failure count; the rest follow next round.
+    let (ok, failure) = bus.publish_raw_batch(&events).await;
+    let done: Vec<i64> = rows.iter().take(ok).map(|r| r.seq).collect();
     outbox::mark_published(store.db(), &done).await.map_err(|e| e.to_string())?;
     match failure {
-        Some(f) => Err(f),
+        Some(f) => Err(f.to_string()),
         None => Ok(done.len()),
     }
 }

@@ -141,6 +141,8 @@ pub struct Config {
     pub sweep_interval_secs: u64,
     /// How often the outbox relay looks for unpublished rows, in milliseconds.
     pub outbox_poll_ms: u64,
+    /// How long published outbox rows are kept before they are deleted, in seconds.
+    pub outbox_retention_secs: u64,
     /// How long shutdown may take before work is abandoned (keep below terminationGracePeriod).
     pub shutdown_timeout_secs: u64,
     /// Evaluate deadlines as of this date instead of today (snapshots, demos).
@@ -164,6 +166,7 @@ impl Default for Config {
             ranker: RankerConfig::default(),
             sweep_interval_secs: 300,
             outbox_poll_ms: 200,
+            outbox_retention_secs: 3_600,
             shutdown_timeout_secs: 20,
             as_of: None,
             http_addr: None,

@@ -59,9 +59,12 @@ impl Store {
             // together, and with WAL `synchronous=NORMAL` syncs at checkpoints instead of at
             // every commit (the database cannot be corrupted; a power cut may lose the last
             // commits, as JetStream's own periodic sync may lose the last messages).
+            // A 16 MiB page cache per connection (SQLite's default is 2 MiB): the matcher's
+            // reads of held recommendations otherwise go to the file on every event.
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                     .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .pragma("cache_size", "-16384")
             });
         let failed =
             |e: DbErr| StoreError::Connect { url: redact_url(url), message: scrub(&e.to_string(), &url_secrets(url)) };

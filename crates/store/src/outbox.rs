@@ -27,10 +27,11 @@ pub struct Pending {
     pub event: OutboxEvent,
 }
 
-/// Adds events; an event id already present is ignored (idempotent).
+/// Adds events; an event id already present is ignored (idempotent). Multi-row statements
+/// of up to 200 rows.
 pub async fn enqueue(db: &impl ConnectionTrait, events: &[OutboxEvent]) -> Result<(), StoreError> {
-    for e in events {
-        let am = outbox::ActiveModel {
+    for chunk in events.chunks(200) {
+        let rows = chunk.iter().map(|e| outbox::ActiveModel {
             event_id: Set(e.event_id.clone()),
             subject: Set(e.subject.clone()),
             event_type: Set(e.event_type.clone()),
@@ -38,9 +39,9 @@ pub async fn enqueue(db: &impl ConnectionTrait, events: &[OutboxEvent]) -> Resul
             created_at: Set(Utc::now()),
             published_at: Set(None),
             ..Default::default()
-        };
+        });
         let on_conflict = OnConflict::column(outbox::Column::EventId).do_nothing().to_owned();
-        outbox::Entity::insert(am).on_conflict(on_conflict).exec_without_returning(db).await?;
+        outbox::Entity::insert_many(rows).on_conflict(on_conflict).exec_without_returning(db).await?;
     }
     Ok(())
 }
@@ -78,6 +79,20 @@ pub async fn mark_published(db: &impl ConnectionTrait, seqs: &[i64]) -> Result<(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Deletes rows under `subject_prefix` published before `cutoff`; returns how many.
+pub async fn delete_published_before(
+    db: &impl ConnectionTrait,
+    subject_prefix: &str,
+    cutoff: chrono::DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let r = outbox::Entity::delete_many()
+        .filter(outbox::Column::PublishedAt.lt(cutoff))
+        .filter(outbox::Column::Subject.starts_with(subject_prefix))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
 }
 
 /// How many events wait to be published.

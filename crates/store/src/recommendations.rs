@@ -149,11 +149,11 @@ pub async fn orgs_recommending_any(
     Ok(out.into_iter().collect())
 }
 
-/// Records each change's new state (call inside the transaction that enqueues its events).
+/// Records each change's new state (call inside the transaction that enqueues its events),
+/// in multi-row statements of up to 200 rows.
 pub async fn apply(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), StoreError> {
-    for c in changes {
-        let data = serde_json::to_string(&c.rec).unwrap_or_default();
-        let am = rec::ActiveModel {
+    for chunk in changes.chunks(200) {
+        let rows = chunk.iter().map(|c| rec::ActiveModel {
             id: Set(c.rec.id.to_string()),
             org_id: Set(c.rec.org_id.to_string()),
             target_kind: Set(c.rec.target.kind().to_owned()),
@@ -161,9 +161,9 @@ pub async fn apply(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), 
             revision: Set(i32::try_from(c.revision).unwrap_or(i32::MAX)),
             active: Set(c.kind != ChangeKind::Withdrawn),
             score: Set(i32::from(c.rec.score)),
-            data: Set(data),
+            data: Set(serde_json::to_string(&c.rec).unwrap_or_default()),
             updated_at: Set(Utc::now()),
-        };
+        });
         let on_conflict = OnConflict::column(rec::Column::Id)
             .update_columns([
                 rec::Column::Revision,
@@ -173,7 +173,7 @@ pub async fn apply(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), 
                 rec::Column::UpdatedAt,
             ])
             .to_owned();
-        rec::Entity::insert(am).on_conflict(on_conflict).exec_without_returning(db).await?;
+        rec::Entity::insert_many(rows).on_conflict(on_conflict).exec_without_returning(db).await?;
     }
     Ok(())
 }

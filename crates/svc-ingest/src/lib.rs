@@ -15,7 +15,6 @@ use brygga_store::registry::{self, Applied};
 use brygga_store::{outbox, Store, StoreError, TransactionTrait};
 use serde::Serialize;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, instrument};
@@ -38,7 +37,7 @@ pub struct Ingest {
 pub async fn run(
     bus: Bus,
     ingest: Ingest,
-    outbox_poll: Duration,
+    outbox: brygga_relay::Timing,
     stats: Arc<ConsumerStats>,
     cancel: CancellationToken,
 ) -> Result<(), brygga_bus::BusError> {
@@ -46,7 +45,7 @@ pub async fn run(
         bus.clone(),
         ingest.store.clone(),
         format!("{}.registry.", ingest.prefix),
-        outbox_poll,
+        outbox,
         ingest.wake.clone(),
         cancel.clone(),
     ));

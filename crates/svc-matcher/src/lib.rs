@@ -235,7 +235,7 @@ struct Scope {
 /// Settings of the matcher's loops.
 #[derive(Debug, Clone, Copy)]
 pub struct Loops {
-    pub outbox_poll: Duration,
+    pub outbox: brygga_relay::Timing,
     pub sweep_interval: Duration,
 }
 
@@ -251,7 +251,7 @@ pub async fn run(
         bus.clone(),
         matcher.store.clone(),
         format!("{}.rec.", matcher.prefix),
-        loops.outbox_poll,
+        loops.outbox,
         matcher.wake.clone(),
         cancel.clone(),
     ));

@@ -63,8 +63,8 @@ impl Harness {
             max_event_bytes: 16 * 1024,
             wake: Arc::new(Notify::new()),
         };
-        let poll = Duration::from_millis(50);
-        let loops = Loops { outbox_poll: poll, sweep_interval: Duration::from_secs(3600) };
+        let poll = brygga_relay::Timing { poll: Duration::from_millis(50), retention: Duration::from_secs(3600) };
+        let loops = Loops { outbox: poll, sweep_interval: Duration::from_secs(3600) };
         let tasks = vec![
             tokio::spawn(brygga_svc_ingest::run(bus.clone(), ingest, poll, ingest_stats.clone(), cancel.clone())),
             tokio::spawn(brygga_svc_matcher::run(
