@@ -79,8 +79,7 @@ impl Bus {
         stream.create_consumer(cfg).await.map_err(|source| BusError::Consumer { name: spec.durable.clone(), source })
     }
 
-    /// Runs `handler` over the consumer until `cancel` fires. The message in hand is finished
-    /// first (drain). Stream errors are logged, counted and recovered from; they never end it.
+    /// Runs `handler` over the consumer until `cancel` fires, one message at a time.
     pub async fn consume<F, Fut>(
         &self,
         spec: ConsumerSpec,
@@ -92,10 +91,40 @@ impl Bus {
         F: FnMut(Delivery) -> Fut,
         Fut: Future<Output = Outcome>,
     {
+        self.consume_batches(spec, stats, cancel, 1, |mut ds| {
+            let d = ds.pop();
+            let fut = d.map(&mut handler);
+            async move {
+                match fut {
+                    Some(f) => vec![f.await],
+                    None => Vec::new(),
+                }
+            }
+        })
+        .await
+    }
+
+    /// Runs `handler` over the consumer until `cancel` fires, on batches of the messages that
+    /// are ready (up to `max_batch`, never waiting to fill one), so a burst costs one handler
+    /// call (one transaction) per batch and a trickle costs no added latency. The handler
+    /// returns one outcome per delivery, in order. The batch in hand is finished first
+    /// (drain). Stream errors are logged, counted and recovered from; they never end it.
+    pub async fn consume_batches<F, Fut>(
+        &self,
+        spec: ConsumerSpec,
+        stats: &ConsumerStats,
+        cancel: CancellationToken,
+        max_batch: usize,
+        mut handler: F,
+    ) -> Result<(), BusError>
+    where
+        F: FnMut(Vec<Delivery>) -> Fut,
+        Fut: Future<Output = Vec<Outcome>>,
+    {
         let consumer = self.ensure_consumer(&spec).await?;
-        info!(durable = %spec.durable, stream = %spec.stream.name(&self.prefix), "consuming");
+        info!(durable = %spec.durable, stream = %spec.stream.name(&self.prefix), max_batch, "consuming");
         while !cancel.is_cancelled() {
-            let mut messages = match consumer.messages().await {
+            let messages = match consumer.messages().await {
                 Ok(m) => m,
                 Err(e) => {
                     stats.stream_errors.fetch_add(1, Ordering::Relaxed);
@@ -104,21 +133,28 @@ impl Bus {
                     continue;
                 }
             };
+            let mut chunks = messages.ready_chunks(max_batch.max(1));
             loop {
                 let next = tokio::select! {
                     _ = cancel.cancelled() => break,
-                    m = messages.next() => m,
+                    m = chunks.next() => m,
                 };
-                match next {
-                    None => {
-                        warn!(durable = %spec.durable, "message stream ended; reopening");
-                        break;
+                let Some(chunk) = next else {
+                    warn!(durable = %spec.durable, "message stream ended; reopening");
+                    break;
+                };
+                let mut batch = Vec::with_capacity(chunk.len());
+                for m in chunk {
+                    match m {
+                        Ok(msg) => batch.push(msg),
+                        Err(e) => {
+                            stats.stream_errors.fetch_add(1, Ordering::Relaxed);
+                            warn!(durable = %spec.durable, error = %e, "message stream error; continuing");
+                        }
                     }
-                    Some(Err(e)) => {
-                        stats.stream_errors.fetch_add(1, Ordering::Relaxed);
-                        warn!(durable = %spec.durable, error = %e, "message stream error; continuing");
-                    }
-                    Some(Ok(msg)) => self.process(&spec, stats, msg, &mut handler).await,
+                }
+                if !batch.is_empty() {
+                    self.process(&spec, stats, batch, &mut handler).await;
                 }
             }
         }
@@ -126,20 +162,39 @@ impl Bus {
         Ok(())
     }
 
-    async fn process<F, Fut>(&self, spec: &ConsumerSpec, stats: &ConsumerStats, msg: Message, handler: &mut F)
+    async fn process<F, Fut>(&self, spec: &ConsumerSpec, stats: &ConsumerStats, msgs: Vec<Message>, handler: &mut F)
     where
-        F: FnMut(Delivery) -> Fut,
-        Fut: Future<Output = Outcome>,
+        F: FnMut(Vec<Delivery>) -> Fut,
+        Fut: Future<Output = Vec<Outcome>>,
     {
-        let (seq, delivered) = msg.info().map(|i| (i.stream_sequence, i.delivered)).unwrap_or((0, 1));
-        let delivery = Delivery {
-            subject: msg.subject.to_string(),
-            payload: msg.payload.clone(),
-            headers: msg.headers.clone(),
-            stream_sequence: seq,
-            delivered,
-        };
-        let outcome = handler(delivery.clone()).await;
+        let deliveries: Vec<Delivery> = msgs
+            .iter()
+            .map(|msg| {
+                let (seq, delivered) = msg.info().map(|i| (i.stream_sequence, i.delivered)).unwrap_or((0, 1));
+                Delivery {
+                    subject: msg.subject.to_string(),
+                    payload: msg.payload.clone(),
+                    headers: msg.headers.clone(),
+                    stream_sequence: seq,
+                    delivered,
+                }
+            })
+            .collect();
+        let mut outcomes = handler(deliveries.clone()).await;
+        debug_assert_eq!(outcomes.len(), msgs.len(), "one outcome per delivery");
+        // A handler that returned too few outcomes leaves the rest to be redelivered.
+        outcomes.resize(msgs.len(), Outcome::Retry("no outcome from the handler".into()));
+        let finishing = msgs
+            .iter()
+            .zip(&deliveries)
+            .zip(outcomes)
+            .map(|((msg, d), outcome)| self.finish(spec, stats, msg, d, outcome));
+        futures_util::future::join_all(finishing).await;
+    }
+
+    /// Ends one delivery in exactly one of ack, nak-with-backoff, or dead-letter-then-term.
+    async fn finish(&self, spec: &ConsumerSpec, stats: &ConsumerStats, msg: &Message, d: &Delivery, outcome: Outcome) {
+        let (seq, delivered) = (d.stream_sequence, d.delivered);
         let max = self.consumers.max_deliver;
         let result = match outcome {
             Outcome::Ack => {
@@ -154,11 +209,9 @@ impl Bus {
             }
             Outcome::Retry(reason) => {
                 let reason = format!("gave up after {delivered} deliveries: {reason}");
-                self.dead_letter_then_term(spec, stats, &msg, &delivery, "processing_failed", &reason).await
+                self.dead_letter_then_term(spec, stats, msg, d, "processing_failed", &reason).await
             }
-            Outcome::Reject { code, reason } => {
-                self.dead_letter_then_term(spec, stats, &msg, &delivery, &code, &reason).await
-            }
+            Outcome::Reject { code, reason } => self.dead_letter_then_term(spec, stats, msg, d, &code, &reason).await,
         };
         if let Err(e) = result {
             // The server will redeliver; handlers are idempotent.

@@ -84,21 +84,6 @@ pub async fn withdrawn_revisions(
     Ok(out)
 }
 
-/// Organisations with an active recommendation of this target (`kind` as in `Target::kind`).
-pub async fn orgs_recommended(
-    db: &impl ConnectionTrait,
-    kind: &str,
-    target_id: &str,
-) -> Result<Vec<OrgId>, StoreError> {
-    let rows = rec::Entity::find()
-        .filter(rec::Column::Active.eq(true))
-        .filter(rec::Column::TargetKind.eq(kind))
-        .filter(rec::Column::TargetId.eq(target_id))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().filter_map(|r| OrgId::parse(r.org_id).ok()).collect())
-}
-
 /// The (target id, score) of the active recommendations of one kind that each of `orgs`
 /// holds: what `Index::enters` judges against, without decoding whole recommendations.
 pub async fn held_scores(
@@ -127,26 +112,28 @@ pub async fn held_scores(
     Ok(out)
 }
 
-/// Organisations with an active recommendation of any of these targets of one kind, each once.
-pub async fn orgs_recommending_any(
+/// The holders of these targets of one kind: (organisation, target id) for every active
+/// recommendation of them, in queries of 500 ids.
+pub async fn holders(
     db: &impl ConnectionTrait,
     kind: &str,
     target_ids: &[String],
-) -> Result<Vec<OrgId>, StoreError> {
-    let mut out = std::collections::BTreeSet::new();
+) -> Result<Vec<(OrgId, String)>, StoreError> {
+    let mut out = Vec::new();
     for chunk in target_ids.chunks(500) {
-        let rows: Vec<String> = rec::Entity::find()
+        let rows: Vec<(String, String)> = rec::Entity::find()
             .select_only()
             .column(rec::Column::OrgId)
+            .column(rec::Column::TargetId)
             .filter(rec::Column::Active.eq(true))
             .filter(rec::Column::TargetKind.eq(kind))
             .filter(rec::Column::TargetId.is_in(chunk.iter().map(String::as_str)))
             .into_tuple()
             .all(db)
             .await?;
-        out.extend(rows.into_iter().filter_map(|o| OrgId::parse(o).ok()));
+        out.extend(rows.into_iter().filter_map(|(o, t)| Some((OrgId::parse(o).ok()?, t))));
     }
-    Ok(out.into_iter().collect())
+    Ok(out)
 }
 
 /// Records each change's new state (call inside the transaction that enqueues its events),

@@ -12,7 +12,7 @@ use brygga_events::{
 };
 use brygga_store::outbox::OutboxEvent;
 use brygga_store::registry::{self, Applied};
-use brygga_store::{outbox, Store, StoreError, TransactionTrait};
+use brygga_store::{outbox, ConnectionTrait, Store, StoreError, TransactionTrait};
 use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -50,35 +50,73 @@ pub async fn run(
         cancel.clone(),
     ));
     let spec = ConsumerSpec { stream: Stream::Inbound, durable: DURABLE.into() };
-    let result = bus.consume(spec, &stats, cancel, |d| handle(&ingest, d)).await;
+    let result = bus.consume_batches(spec, &stats, cancel, BATCH, |ds| handle_batch(&ingest, ds)).await;
     let _ = relay.await;
     let [acked, retried, dead, errors] = stats.get();
     info!(acked, retried, dead_lettered = dead, stream_errors = errors, "ingest stopped");
     result
 }
 
+/// Deliveries handled in one transaction at most.
+pub const BATCH: usize = 256;
+
 /// Handles one inbound delivery.
-#[instrument(name = "ingest.handle", skip_all, fields(subject = %d.subject, seq = d.stream_sequence))]
 pub async fn handle(ingest: &Ingest, d: Delivery) -> Outcome {
-    let decoded = match decode(&d.payload, ingest.max_event_bytes) {
-        Ok(x) => x,
-        Err(rej) => return Outcome::Reject { code: rej.code().into(), reason: rej.to_string() },
-    };
-    if let Err(reason) = subject_fits(&d.subject, &decoded) {
-        return Outcome::Reject { code: "bad_envelope".into(), reason };
+    handle_batch(ingest, vec![d]).await.pop().unwrap_or(Outcome::Retry("no outcome".into()))
+}
+
+/// Handles a batch of inbound deliveries: each is decoded and checked on its own (bad input
+/// is rejected alone); the valid ones are applied in one transaction. A transient failure
+/// retries them all; a permanent one is isolated by applying them one by one.
+#[instrument(name = "ingest.handle", skip_all, fields(batch = ds.len()))]
+pub async fn handle_batch(ingest: &Ingest, ds: Vec<Delivery>) -> Vec<Outcome> {
+    let mut outcomes = Vec::with_capacity(ds.len());
+    let mut valid: Vec<(usize, Decoded)> = Vec::new();
+    for (i, d) in ds.iter().enumerate() {
+        match check(ingest, d) {
+            Ok(decoded) => {
+                valid.push((i, decoded));
+                outcomes.push(Outcome::Ack);
+            }
+            Err(o) => outcomes.push(o),
+        }
     }
-    match persist(ingest, &decoded).await {
-        Ok(Applied::Applied) => {
+    if valid.is_empty() {
+        return outcomes;
+    }
+    let all: Vec<&Decoded> = valid.iter().map(|(_, d)| d).collect();
+    match persist(ingest, &all).await {
+        Ok(applied) => {
+            debug!(applied, stale = all.len() - applied, "batch persisted");
+            if applied > 0 {
+                ingest.wake.notify_one();
+            }
+        }
+        Err(e) if e.is_retryable() => {
+            for (i, _) in &valid {
+                outcomes[*i] = Outcome::Retry(e.to_string());
+            }
+        }
+        Err(_) => {
+            for (i, d) in &valid {
+                outcomes[*i] = match persist(ingest, &[d]).await {
+                    Ok(_) => Outcome::Ack,
+                    Err(e) if e.is_retryable() => Outcome::Retry(e.to_string()),
+                    Err(e) => Outcome::Reject { code: "processing_failed".into(), reason: e.to_string() },
+                };
+            }
             ingest.wake.notify_one();
-            Outcome::Ack
         }
-        Ok(Applied::Stale) => {
-            debug!(event_id = %decoded.event_id, "stale or repeated version; ignored");
-            Outcome::Ack
-        }
-        Err(e) if e.is_retryable() => Outcome::Retry(e.to_string()),
-        Err(e) => Outcome::Reject { code: "processing_failed".into(), reason: e.to_string() },
     }
+    outcomes
+}
+
+/// Decodes and validates one delivery, or says how it ends.
+fn check(ingest: &Ingest, d: &Delivery) -> Result<Decoded, Outcome> {
+    let decoded = decode(&d.payload, ingest.max_event_bytes)
+        .map_err(|rej| Outcome::Reject { code: rej.code().into(), reason: rej.to_string() })?;
+    subject_fits(&d.subject, &decoded).map_err(|reason| Outcome::Reject { code: "bad_envelope".into(), reason })?;
+    Ok(decoded)
 }
 
 /// An organisation event must arrive on an organisation subject, a call event on a call subject.
@@ -107,12 +145,28 @@ fn envelope<T: Serialize>(
     Ok(OutboxEvent { event_id: id, subject, event_type: ty.to_owned(), payload })
 }
 
-/// Applies the event and enqueues its registry announcement in one transaction.
-async fn persist(ingest: &Ingest, d: &Decoded) -> Result<Applied, StoreError> {
-    let p = &ingest.prefix;
+/// Applies the events in order and enqueues the registry announcements of those that
+/// applied, all in one transaction; returns how many applied (the others were stale).
+async fn persist(ingest: &Ingest, ds: &[&Decoded]) -> Result<usize, StoreError> {
     let txn = ingest.store.db().begin().await?;
+    let mut events = Vec::new();
+    for d in ds {
+        let (applied, event) = apply(&txn, &ingest.prefix, d).await?;
+        if applied == Applied::Applied {
+            events.push(event);
+        } else {
+            debug!(event_id = %d.event_id, "stale or repeated version; ignored");
+        }
+    }
+    outbox::enqueue(&txn, &events).await?;
+    txn.commit().await?;
+    Ok(events.len())
+}
+
+/// Applies one event to the registry (version rule) and builds its registry announcement.
+async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Applied, OutboxEvent), StoreError> {
     let caused_by = d.event_id.clone();
-    let (applied, event) = match &d.event {
+    Ok(match &d.event {
         Inbound::OrganisationUpserted(o) => {
             let data = RegistryOrganisationV1 {
                 id: o.id.to_string(),
@@ -122,7 +176,7 @@ async fn persist(ingest: &Ingest, d: &Decoded) -> Result<Applied, StoreError> {
             };
             let id = format!("registry-organisation-{}-v{}", o.id, o.version);
             (
-                registry::put_organisation(&txn, o).await?,
+                registry::put_organisation(txn, o).await?,
                 envelope(
                     id,
                     types::REGISTRY_ORGANISATION,
@@ -136,7 +190,7 @@ async fn persist(ingest: &Ingest, d: &Decoded) -> Result<Applied, StoreError> {
             let data = RegistryOrganisationV1 { id: id.to_string(), version: *version, organisation: None, caused_by };
             let eid = format!("registry-organisation-{id}-v{version}");
             (
-                registry::remove_organisation(&txn, id, *version).await?,
+                registry::remove_organisation(txn, id, *version).await?,
                 envelope(eid, types::REGISTRY_ORGANISATION, registry_organisation(p, id.as_str()), id.as_str(), data)?,
             )
         }
@@ -149,7 +203,7 @@ async fn persist(ingest: &Ingest, d: &Decoded) -> Result<Applied, StoreError> {
             };
             let id = format!("registry-call-{}-v{}", c.id, c.version);
             (
-                registry::put_call(&txn, c).await?,
+                registry::put_call(txn, c).await?,
                 envelope(id, types::REGISTRY_CALL, registry_call(p, c.id.as_str()), c.id.as_str(), data)?,
             )
         }
@@ -157,14 +211,9 @@ async fn persist(ingest: &Ingest, d: &Decoded) -> Result<Applied, StoreError> {
             let data = RegistryCallV1 { id: id.to_string(), version: *version, call: None, caused_by };
             let eid = format!("registry-call-{id}-v{version}");
             (
-                registry::close_call(&txn, id, *version).await?,
+                registry::close_call(txn, id, *version).await?,
                 envelope(eid, types::REGISTRY_CALL, registry_call(p, id.as_str()), id.as_str(), data)?,
             )
         }
-    };
-    if applied == Applied::Applied {
-        outbox::enqueue(&txn, &[event]).await?;
-    }
-    txn.commit().await?;
-    Ok(applied)
+    })
 }

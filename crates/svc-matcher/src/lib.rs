@@ -23,6 +23,13 @@ use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, instrument, warn};
 
+mod scope;
+
+use scope::{Changed, Scope};
+
+/// Registry events handled in one transaction at most.
+pub const BATCH: usize = 256;
+
 /// Durable consumer name, also the service name in dead letters.
 pub const DURABLE: &str = "matcher";
 const SOURCE: &str = "urn:brygga:matcher";
@@ -67,70 +74,39 @@ impl Matcher {
     }
 
     /// Applies one registry event to the index and publishes what changed.
-    #[instrument(name = "matcher.handle", skip_all, fields(subject = %d.subject, seq = d.stream_sequence))]
     pub async fn handle(&self, d: Delivery) -> Outcome {
-        let reject = |reason: String| Outcome::Reject { code: "invalid_payload".into(), reason };
-        let env: CloudEvent<serde_json::Value> = match serde_json::from_slice(&d.payload) {
-            Ok(e) => e,
-            Err(e) => return Outcome::Reject { code: "malformed_json".into(), reason: e.to_string() },
-        };
+        self.handle_batch(vec![d]).await.pop().unwrap_or(Outcome::Retry("no outcome".into()))
+    }
+
+    /// Applies a batch of registry events to the index (each checked on its own: bad ones are
+    /// rejected alone), then re-ranks the union of the organisations they can change and
+    /// commits every change with its events in one transaction.
+    #[instrument(name = "matcher.handle", skip_all, fields(batch = ds.len()))]
+    pub async fn handle_batch(&self, ds: Vec<Delivery>) -> Vec<Outcome> {
         let mut index = self.index.lock().await;
-        let scope;
-        let caused_by = match env.ty.as_str() {
-            types::REGISTRY_ORGANISATION => {
-                let data: RegistryOrganisationV1 = match serde_json::from_value(env.data) {
-                    Ok(x) => x,
-                    Err(e) => return reject(e.to_string()),
-                };
-                let Ok(org_id) = OrgId::parse(&data.id) else {
-                    return reject(format!("bad organisation id {:?}", data.id));
-                };
-                match data.organisation {
-                    Some(o) => match o.into_domain() {
-                        Ok(o) => {
-                            index.upsert_org(o);
-                        }
-                        Err(e) => return reject(e.to_string()),
-                    },
-                    None => index.remove_org(&org_id),
+        let mut outcomes = Vec::with_capacity(ds.len());
+        let mut changed = Vec::new();
+        for d in &ds {
+            match apply(&mut index, d) {
+                Ok(c) => {
+                    changed.push(c);
+                    outcomes.push(Outcome::Ack);
                 }
-                // Those it is now a partner for above the floor; `sync` keeps the ones whose
-                // top partners it enters, and adds those that recommend it now.
-                let mut affected: BTreeSet<OrgId> = index.orgs_matching_partner(&org_id).into_iter().collect();
-                affected.insert(org_id.clone());
-                scope = Scope { orgs: affected, also_recommending: Some(Target::Partner(org_id)) };
-                vec![data.caused_by, env.id]
+                Err(o) => outcomes.push(o),
             }
-            types::REGISTRY_CALL => {
-                let data: RegistryCallV1 = match serde_json::from_value(env.data) {
-                    Ok(x) => x,
-                    Err(e) => return reject(e.to_string()),
-                };
-                let Ok(call_id) = brygga_domain::CallId::parse(&data.id) else {
-                    return reject(format!("bad call id {:?}", data.id));
-                };
-                match data.call {
-                    Some(c) => match c.into_domain() {
-                        Ok(c) => {
-                            index.upsert_call(c);
-                        }
-                        Err(e) => return reject(e.to_string()),
-                    },
-                    None => index.remove_call(&call_id),
-                }
-                let orgs = index.orgs_matching_call(&call_id).into_iter().collect();
-                scope = Scope { orgs, also_recommending: Some(Target::Call(call_id)) };
-                vec![data.caused_by, env.id]
-            }
-            other => {
-                return Outcome::Reject { code: "unknown_type".into(), reason: format!("unknown event type {other:?}") }
-            }
-        };
-        match self.sync(&index, scope, caused_by).await {
-            Ok(_) => Outcome::Ack,
+        }
+        if changed.is_empty() {
+            return outcomes;
+        }
+        let failure = match self.sync(&index, Scope::Changed(changed)).await {
+            Ok(_) => return outcomes,
             Err(e) if e.is_retryable() => Outcome::Retry(e.to_string()),
             Err(e) => Outcome::Reject { code: "processing_failed".into(), reason: e.to_string() },
+        };
+        for o in outcomes.iter_mut().filter(|o| **o == Outcome::Ack) {
+            *o = failure.clone();
         }
+        outcomes
     }
 
     /// Withdraws what the clock retired: re-ranks only the organisations holding a call whose
@@ -143,38 +119,23 @@ impl Matcher {
             .filter(|c| c.next_deadline(today).is_none() || c.status == brygga_domain::CallStatus::Closed)
             .map(|c| c.id.to_string())
             .collect();
-        let orgs = recommendations::orgs_recommending_any(self.store.db(), "call", &expired).await?;
-        let scope = Scope { orgs: orgs.into_iter().collect(), also_recommending: None };
-        self.sync(&index, scope, vec![format!("sweep:{today}")]).await
+        let holders = recommendations::holders(self.store.db(), "call", &expired).await?;
+        let cause = format!("sweep:{today}");
+        self.sync(&index, Scope::Orgs(holders.into_iter().map(|(o, _)| (o, cause.clone())).collect())).await
     }
 
     /// Computes the recommendations of the organisations in `scope`, compares them with what
     /// is active, and commits the changes with their events. Returns how many changes were made.
-    async fn sync(&self, index: &Index, scope: Scope, caused_by: Vec<String>) -> Result<usize, StoreError> {
+    async fn sync(&self, index: &Index, scope: Scope) -> Result<usize, StoreError> {
         let today = self.clock.today();
         let db = self.store.db();
-        let Scope { mut orgs, also_recommending } = scope;
-        let recommending = match &also_recommending {
-            Some(t) => recommendations::orgs_recommended(db, t.kind(), t.id()).await?,
-            None => Vec::new(),
-        };
-        if let Some(t @ (Target::Partner(_) | Target::Call(_))) = &also_recommending {
-            // A new or changed call or partner changes only the lists it enters (or was on),
-            // judged on the held scores alone: no recommendation is decoded for this.
-            let candidates: Vec<OrgId> = orgs.iter().cloned().collect();
-            let held = recommendations::held_scores(db, t.kind(), &candidates).await?;
-            let none = Vec::new();
-            orgs.retain(|o| {
-                matches!(t, Target::Partner(p) if p == o) || index.enters(o, t, held.get(o).unwrap_or(&none), today)
-            });
-        }
-        orgs.extend(recommending);
-        let list: Vec<OrgId> = orgs.iter().cloned().collect();
+        let causes = scope::affected(db, index, scope, today).await?;
+        let list: Vec<OrgId> = causes.keys().cloned().collect();
         let mut active: HashMap<OrgId, Vec<Published>> = HashMap::new();
         for p in recommendations::active_for_many(db, &list).await? {
             active.entry(p.rec.org_id.clone()).or_default().push(p);
         }
-        let desired: Vec<(OrgId, Vec<Recommendation>)> = orgs
+        let desired: Vec<(OrgId, Vec<Recommendation>)> = list
             .into_iter()
             .map(|org| {
                 let d = index.recommend(&org, today);
@@ -195,20 +156,24 @@ impl Matcher {
         if changes.is_empty() {
             return Ok(0);
         }
-        let events: Vec<OutboxEvent> = changes.iter().map(|c| self.event(c, &caused_by)).collect::<Result<_, _>>()?;
+        let none = BTreeSet::new();
+        let events: Vec<OutboxEvent> = changes
+            .iter()
+            .map(|c| self.event(c, causes.get(&c.rec.org_id).unwrap_or(&none)))
+            .collect::<Result<_, _>>()?;
         let txn = self.store.db().begin().await?;
         recommendations::apply(&txn, &changes).await?;
         outbox::enqueue(&txn, &events).await?;
         txn.commit().await?;
         self.wake.notify_one();
-        info!(changes = changes.len(), "recommendations changed");
+        info!(changes = changes.len(), organisations = causes.len(), "recommendations changed");
         Ok(changes.len())
     }
 
-    fn event(&self, c: &Change, caused_by: &[String]) -> Result<OutboxEvent, StoreError> {
+    fn event(&self, c: &Change, caused_by: &BTreeSet<String>) -> Result<OutboxEvent, StoreError> {
         let id = recommendation_event_id(c.rec.id, c.revision).to_string();
         let ty = change_type(c.kind);
-        let data = RecommendationV1::from_domain(&c.rec, c.kind, c.revision, caused_by.to_vec());
+        let data = RecommendationV1::from_domain(&c.rec, c.kind, c.revision, caused_by.iter().cloned().collect());
         let ev = CloudEvent::new(id.clone(), SOURCE, ty, Some(c.rec.org_id.to_string()), self.clock.now(), data);
         let payload = serde_json::to_string(&ev).map_err(|e| StoreError::Corrupt {
             what: "event",
@@ -224,12 +189,38 @@ impl Matcher {
     }
 }
 
-/// Which organisations a change can affect: these, plus those with an active recommendation
-/// of `also_recommending`; for a call or a partner, only those of these whose top-k it enters.
-#[derive(Debug)]
-struct Scope {
-    orgs: BTreeSet<OrgId>,
-    also_recommending: Option<Target>,
+/// Applies one registry event to the index; returns what changed, with the events that caused
+/// it, or how the delivery ends when it is bad.
+fn apply(index: &mut Index, d: &Delivery) -> Result<Changed, Outcome> {
+    let reject = |reason: String| Outcome::Reject { code: "invalid_payload".into(), reason };
+    let env: CloudEvent<serde_json::Value> = serde_json::from_slice(&d.payload)
+        .map_err(|e| Outcome::Reject { code: "malformed_json".into(), reason: e.to_string() })?;
+    match env.ty.as_str() {
+        types::REGISTRY_ORGANISATION => {
+            let data: RegistryOrganisationV1 = serde_json::from_value(env.data).map_err(|e| reject(e.to_string()))?;
+            let org_id = OrgId::parse(&data.id).map_err(|_| reject(format!("bad organisation id {:?}", data.id)))?;
+            match data.organisation {
+                Some(o) => {
+                    index.upsert_org(o.into_domain().map_err(|e| reject(e.to_string()))?);
+                }
+                None => index.remove_org(&org_id),
+            }
+            Ok(Changed { target: Target::Partner(org_id), causes: vec![data.caused_by, env.id] })
+        }
+        types::REGISTRY_CALL => {
+            let data: RegistryCallV1 = serde_json::from_value(env.data).map_err(|e| reject(e.to_string()))?;
+            let call_id =
+                brygga_domain::CallId::parse(&data.id).map_err(|_| reject(format!("bad call id {:?}", data.id)))?;
+            match data.call {
+                Some(c) => {
+                    index.upsert_call(c.into_domain().map_err(|e| reject(e.to_string()))?);
+                }
+                None => index.remove_call(&call_id),
+            }
+            Ok(Changed { target: Target::Call(call_id), causes: vec![data.caused_by, env.id] })
+        }
+        other => Err(Outcome::Reject { code: "unknown_type".into(), reason: format!("unknown event type {other:?}") }),
+    }
 }
 
 /// Settings of the matcher's loops.
@@ -273,9 +264,9 @@ pub async fn run(
     let spec = ConsumerSpec { stream: Stream::Registry, durable: DURABLE.into() };
     let m = matcher.clone();
     let result = bus
-        .consume(spec, &stats, cancel, |d| {
+        .consume_batches(spec, &stats, cancel, BATCH, |ds| {
             let m = m.clone();
-            async move { m.handle(d).await }
+            async move { m.handle_batch(ds).await }
         })
         .await;
     let _ = sweeper.await;
