@@ -4,7 +4,7 @@
 //! Main item: [`run`]. It holds no state of its own; the database is the truth.
 
 use brygga_bus::{Bus, RawEvent};
-use brygga_store::{outbox, Store};
+use brygga_store::{outbox, ConnectionTrait, DbBackend, Store, TransactionTrait};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -74,9 +74,30 @@ pub async fn run(
     debug!(%subject_prefix, "relay stopped");
 }
 
-/// Publishes one batch (PubAcks pipelined, order kept); returns how many rows were published.
+/// Claims and publishes one batch (PubAcks pipelined, order kept within it), marks it, and
+/// commits; returns how many rows were published. The claim is a transaction: on PostgreSQL
+/// the rows are locked `SKIP LOCKED`, so several replicas share the outbox and each row is
+/// published once (between replicas, batches may be published out of order: consumers order
+/// by revision and version, never by arrival).
 pub async fn relay_once(bus: &Bus, store: &Store, subject_prefix: &str) -> Result<usize, String> {
-    let rows = outbox::pending(store.db(), subject_prefix, BATCH).await.map_err(|e| e.to_string())?;
+    let db = store.db();
+    if db.get_database_backend() != DbBackend::Postgres {
+        // SQLite has one writer, this process; a read-then-write transaction would only add
+        // lock upgrades that fail under the matcher's commits.
+        return publish_batch(bus, db, subject_prefix).await;
+    }
+    let txn = db.begin().await.map_err(|x| x.to_string())?;
+    let n = publish_batch(bus, &txn, subject_prefix).await?;
+    txn.commit().await.map_err(|x| x.to_string())?;
+    Ok(n)
+}
+
+async fn publish_batch(bus: &Bus, db: &impl ConnectionTrait, subject_prefix: &str) -> Result<usize, String> {
+    let e = |x: brygga_store::StoreError| x.to_string();
+    let rows = outbox::pending(db, subject_prefix, BATCH).await.map_err(e)?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
     let events: Vec<RawEvent<'_>> = rows
         .iter()
         .map(|r| RawEvent {
@@ -89,7 +110,7 @@ pub async fn relay_once(bus: &Bus, store: &Store, subject_prefix: &str) -> Resul
     // Keep order: only the rows before the first failure count; the rest follow next round.
     let (ok, failure) = bus.publish_raw_batch(&events).await;
     let done: Vec<i64> = rows.iter().take(ok).map(|r| r.seq).collect();
-    outbox::mark_published(store.db(), &done).await.map_err(|e| e.to_string())?;
+    outbox::mark_published(db, &done).await.map_err(e)?;
     match failure {
         Some(f) => Err(f.to_string()),
         None => Ok(done.len()),

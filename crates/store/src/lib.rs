@@ -10,7 +10,7 @@ pub mod outbox;
 pub mod recommendations;
 pub mod registry;
 
-pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, TransactionTrait};
 
 use brygga_migration::{Migrator, MigratorTrait};
 use brygga_runtime::secret::{redact_url, scrub, url_secrets};

@@ -1,13 +1,15 @@
 //! The transactional outbox: events written in the same transaction as the state they
 //! announce, then relayed to JetStream and marked published. A crash between publish and
 //! mark re-publishes with the same event id, which JetStream's duplicate window drops.
+//! Published rows are deleted after a retention ([`delete_published_before`]).
 
 use crate::entity::outbox;
 use crate::StoreError;
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 /// An event waiting to be published.
@@ -46,15 +48,20 @@ pub async fn enqueue(db: &impl ConnectionTrait, events: &[OutboxEvent]) -> Resul
     Ok(())
 }
 
-/// The oldest unpublished events whose subject starts with `subject_prefix`, in order.
+/// The oldest unpublished events whose subject starts with `subject_prefix`, in order. On
+/// PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED`: called inside a transaction, each
+/// row is claimed by one relay of several replicas, which publishes and marks it before it
+/// commits, so N replicas publish every row once (SQLite has one writer, the process).
 pub async fn pending(db: &impl ConnectionTrait, subject_prefix: &str, limit: u64) -> Result<Vec<Pending>, StoreError> {
-    let rows = outbox::Entity::find()
+    let mut q = outbox::Entity::find()
         .filter(outbox::Column::PublishedAt.is_null())
         .filter(outbox::Column::Subject.starts_with(subject_prefix))
         .order_by_asc(outbox::Column::Seq)
-        .limit(limit)
-        .all(db)
-        .await?;
+        .limit(limit);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let rows = q.all(db).await?;
     Ok(rows
         .into_iter()
         .map(|r| Pending {
@@ -93,6 +100,11 @@ pub async fn delete_published_before(
         .exec(db)
         .await?;
     Ok(r.rows_affected)
+}
+
+/// Rows held, published or not.
+pub async fn rows(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    Ok(outbox::Entity::find().count(db).await?)
 }
 
 /// How many events wait to be published.

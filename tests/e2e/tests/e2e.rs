@@ -12,6 +12,7 @@ use brygga_svc_ingest::Ingest;
 use brygga_svc_matcher::{Loops, Matcher};
 use brygga_testkit::{Backend, TestDb, TestNats};
 use chrono::NaiveDate;
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -471,6 +472,63 @@ async fn versions_beyond_i64_are_refused(backend: Backend) {
     let o = OrgId::parse("havsoga").expect("id");
     assert!(brygga_store::recommendations::active_for(h.store.db(), &o).await.expect("active").is_empty());
     h.stop().await;
+}
+
+/// Issue 10: each ingest replica used to relay every outbox row (relying on the duplicate
+/// window). Three replicas on one PostgreSQL database: every registry row reaches the bus once
+/// (counted on a plain subscription, which sees duplicates that JetStream would drop), and
+/// published rows are deleted after the retention.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_replicas_publish_each_outbox_row_once_and_clean_up() {
+    let nats = brygga_testkit::nats().await;
+    let db = TestDb::new(Backend::Postgres).await;
+    let prefix = brygga_testkit::prefix();
+    let bus = Bus::connect(&nats.url(), &Default::default(), &prefix, StreamSettings::default(), ConsumerSettings::default())
+        .await
+        .expect("bus");
+    bus.ensure_streams().await.expect("streams");
+    let store = Store::connect(&db.url).await.expect("store");
+    store.migrate().await.expect("migrate");
+    let mut seen = bus.client().subscribe(subject::registry_all(&prefix)).await.expect("subscribe");
+    let cancel = CancellationToken::new();
+    let timing = brygga_relay::Timing { poll: Duration::from_millis(20), retention: Duration::ZERO };
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let bus = Bus::connect(&nats.url(), &Default::default(), &prefix, StreamSettings::default(), ConsumerSettings::default())
+            .await
+            .expect("bus");
+        let ingest = Ingest { store: store.clone(), prefix: prefix.clone(), max_event_bytes: 16 * 1024, wake: Arc::new(Notify::new()) };
+        tasks.push(tokio::spawn(brygga_svc_ingest::run(bus, ingest, timing, Arc::new(ConsumerStats::default()), cancel.clone())));
+    }
+    const N: usize = 300;
+    for i in 0..N {
+        let o = org(&format!("o{i}"), 1, "en", "marine sensors", &[]);
+        let ev = CloudEvent::new(format!("ev-{i}"), "urn:test", types::ORGANISATION_REGISTERED, None, chrono::Utc::now(), o);
+        bus.publish_event(&subject::inbound_organisation(&prefix, "registered"), &ev).await.expect("publish");
+    }
+    let mut ids = BTreeSet::new();
+    let mut copies = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ids.len() < N && Instant::now() < deadline {
+        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(500), seen.next()).await {
+            copies += 1;
+            ids.insert(m.headers.and_then(|h| h.get("Nats-Msg-Id").map(|v| v.to_string())).expect("msg id"));
+        }
+    }
+    // Late duplicates would arrive within a few relay polls.
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(500), seen.next()).await {
+        copies += 1;
+    }
+    assert_eq!((ids.len(), copies), (N, N), "every registry row published exactly once by three replicas");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while brygga_store::outbox::rows(store.db()).await.expect("rows") > 0 {
+        assert!(Instant::now() < deadline, "published rows were not deleted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cancel.cancel();
+    for t in tasks {
+        t.await.expect("task").expect("ingest ended cleanly");
+    }
 }
 
 fn env(ty: &str, data: Value) -> Vec<u8> {
