@@ -121,7 +121,7 @@ impl Matcher {
             .collect();
         let holders = recommendations::holders(self.store.db(), "call", &expired).await?;
         let cause = format!("sweep:{today}");
-        self.sync(&index, Scope::Orgs(holders.into_iter().map(|(o, _)| (o, cause.clone())).collect())).await
+        self.sync(&index, Scope::Refill("call", holders.into_iter().map(|(o, _)| (o, cause.clone())).collect())).await
     }
 
     /// Computes the recommendations of the organisations in `scope`, compares them with what
@@ -129,17 +129,18 @@ impl Matcher {
     async fn sync(&self, index: &Index, scope: Scope) -> Result<usize, StoreError> {
         let today = self.clock.today();
         let db = self.store.db();
-        let causes = scope::affected(db, index, scope, today).await?;
-        let list: Vec<OrgId> = causes.keys().cloned().collect();
+        let plans = scope::affected(db, index, scope, today).await?;
+        let list: Vec<OrgId> = plans.keys().cloned().collect();
         let mut active: HashMap<OrgId, Vec<Published>> = HashMap::new();
         for p in recommendations::active_for_many(db, &list).await? {
             active.entry(p.rec.org_id.clone()).or_default().push(p);
         }
-        let desired: Vec<(OrgId, Vec<Recommendation>)> = list
-            .into_iter()
-            .map(|org| {
-                let d = index.recommend(&org, today);
-                (org, d)
+        let none = Vec::new();
+        let desired: Vec<(OrgId, Vec<Recommendation>)> = plans
+            .iter()
+            .map(|(org, plan)| {
+                let d = scope::desired(index, org, plan, active.get(org).unwrap_or(&none), today);
+                (org.clone(), d)
             })
             .collect();
         let is_active =
@@ -156,17 +157,17 @@ impl Matcher {
         if changes.is_empty() {
             return Ok(0);
         }
-        let none = BTreeSet::new();
+        let no_causes = BTreeSet::new();
         let events: Vec<OutboxEvent> = changes
             .iter()
-            .map(|c| self.event(c, causes.get(&c.rec.org_id).unwrap_or(&none)))
+            .map(|c| self.event(c, plans.get(&c.rec.org_id).map_or(&no_causes, |p| &p.causes)))
             .collect::<Result<_, _>>()?;
         let txn = self.store.db().begin().await?;
         recommendations::apply(&txn, &changes).await?;
         outbox::enqueue(&txn, &events).await?;
         txn.commit().await?;
         self.wake.notify_one();
-        info!(changes = changes.len(), organisations = causes.len(), "recommendations changed");
+        info!(changes = changes.len(), organisations = plans.len(), "recommendations changed");
         Ok(changes.len())
     }
 

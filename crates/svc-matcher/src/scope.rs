@@ -6,7 +6,7 @@
 //! scores each candidate holds (read without decoding recommendations); candidates come from
 //! the index's postings, so the cost is the organisations that share a term with the change.
 
-use brygga_domain::{Index, OrgId, Target};
+use brygga_domain::{Index, OrgId, Recommendation, Target, TARGET_KINDS};
 use brygga_store::{recommendations, DatabaseConnection, StoreError};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -18,44 +18,58 @@ pub(crate) struct Changed {
     pub(crate) causes: Vec<String>,
 }
 
+/// How one organisation is re-ranked, and why.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    pub(crate) causes: BTreeSet<String>,
+    /// Everything from scratch: the organisation itself changed.
+    pub(crate) full: bool,
+    /// Kinds ranked again from scratch: it holds a changed target of that kind.
+    pub(crate) refill: BTreeSet<&'static str>,
+    /// Targets that enter its lists: merged into what it holds of their kind.
+    pub(crate) enter: Vec<Target>,
+}
+
 /// What to re-rank.
 #[derive(Debug)]
 pub(crate) enum Scope {
     /// The organisations these changes can affect.
     Changed(Vec<Changed>),
-    /// Exactly these organisations (the sweep), each with its cause.
-    Orgs(Vec<(OrgId, String)>),
+    /// These organisations' lists of one kind (the sweep: calls), each with its cause.
+    Refill(&'static str, Vec<(OrgId, String)>),
 }
 
-/// The organisations to re-rank, each with the events that caused it.
+/// The organisations to re-rank, each with how and why.
 pub(crate) async fn affected(
     db: &DatabaseConnection,
     index: &Index,
     scope: Scope,
     today: NaiveDate,
-) -> Result<BTreeMap<OrgId, BTreeSet<String>>, StoreError> {
-    let mut out: BTreeMap<OrgId, BTreeSet<String>> = BTreeMap::new();
+) -> Result<BTreeMap<OrgId, Plan>, StoreError> {
+    let mut out: BTreeMap<OrgId, Plan> = BTreeMap::new();
     let changed = match scope {
-        Scope::Orgs(orgs) => {
+        Scope::Refill(kind, orgs) => {
             for (o, cause) in orgs {
-                out.entry(o).or_default().insert(cause);
+                let plan = out.entry(o).or_default();
+                plan.causes.insert(cause);
+                plan.refill.insert(kind);
             }
             return Ok(out);
         }
         Scope::Changed(c) => c,
     };
-    let mut add = |o: OrgId, causes: &[String]| out.entry(o).or_default().extend(causes.iter().cloned());
     for kind in ["partner", "call"] {
         let of_kind: Vec<&Changed> = changed.iter().filter(|c| c.target.kind() == kind).collect();
         if of_kind.is_empty() {
             continue;
         }
-        // Those that hold a changed target now.
+        // Those that hold a changed target now rank that kind again.
         let ids: Vec<String> = of_kind.iter().map(|c| c.target.id().to_owned()).collect();
         let by_id: HashMap<&str, &Changed> = of_kind.iter().map(|c| (c.target.id(), *c)).collect();
+        let kind: &'static str = if kind == "partner" { "partner" } else { "call" };
         for (org, target) in recommendations::holders(db, kind, &ids).await? {
             if let Some(c) = by_id.get(target.as_str()) {
-                add(org, &c.causes);
+                plan(&mut out, org, &c.causes).refill.insert(kind);
             }
         }
         // Those whose top-k a changed target enters, judged on the scores they hold.
@@ -75,14 +89,50 @@ pub(crate) async fn affected(
         let none = Vec::new();
         for (c, found) in candidates {
             if let Target::Partner(p) = &c.target {
-                add(p.clone(), &c.causes);
+                plan(&mut out, p.clone(), &c.causes).full = true;
             }
             for o in found {
                 if index.enters(&o, &c.target, held.get(&o).unwrap_or(&none), today) {
-                    add(o, &c.causes);
+                    plan(&mut out, o, &c.causes).enter.push(c.target.clone());
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// The plan of `o`, with `causes` added.
+fn plan<'a>(out: &'a mut BTreeMap<OrgId, Plan>, o: OrgId, causes: &[String]) -> &'a mut Plan {
+    let p = out.entry(o).or_default();
+    p.causes.extend(causes.iter().cloned());
+    p
+}
+
+/// An organisation's recommendations after `plan`: from scratch where the plan says so (or
+/// where the per-organisation cap couples the kinds), else what it holds with the targets
+/// that enter merged in. Kinds the plan does not touch are kept as held.
+pub(crate) fn desired(
+    index: &Index,
+    org: &OrgId,
+    plan: &Plan,
+    held: &[brygga_domain::Published],
+    today: NaiveDate,
+) -> Vec<Recommendation> {
+    if plan.full || !index.kinds_are_independent() {
+        return index.recommend(org, today);
+    }
+    let mut out = Vec::new();
+    for kind in TARGET_KINDS {
+        let held_kind: Vec<Recommendation> =
+            held.iter().filter(|p| p.rec.target.kind() == kind).map(|p| p.rec.clone()).collect();
+        let new: Vec<Target> = plan.enter.iter().filter(|t| t.kind() == kind).cloned().collect();
+        if plan.refill.contains(kind) {
+            out.extend(index.recommend_kind(org, kind, today));
+        } else if !new.is_empty() {
+            out.extend(index.merge_kind(org, kind, held_kind, &new, today));
+        } else {
+            out.extend(held_kind);
+        }
+    }
+    out
 }

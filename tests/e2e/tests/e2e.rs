@@ -483,9 +483,10 @@ async fn ingest_replicas_publish_each_outbox_row_once_and_clean_up() {
     let nats = brygga_testkit::nats().await;
     let db = TestDb::new(Backend::Postgres).await;
     let prefix = brygga_testkit::prefix();
-    let bus = Bus::connect(&nats.url(), &Default::default(), &prefix, StreamSettings::default(), ConsumerSettings::default())
-        .await
-        .expect("bus");
+    let bus =
+        Bus::connect(&nats.url(), &Default::default(), &prefix, StreamSettings::default(), ConsumerSettings::default())
+            .await
+            .expect("bus");
     bus.ensure_streams().await.expect("streams");
     let store = Store::connect(&db.url).await.expect("store");
     store.migrate().await.expect("migrate");
@@ -494,16 +495,34 @@ async fn ingest_replicas_publish_each_outbox_row_once_and_clean_up() {
     let timing = brygga_relay::Timing { poll: Duration::from_millis(20), retention: Duration::ZERO };
     let mut tasks = Vec::new();
     for _ in 0..3 {
-        let bus = Bus::connect(&nats.url(), &Default::default(), &prefix, StreamSettings::default(), ConsumerSettings::default())
-            .await
-            .expect("bus");
-        let ingest = Ingest { store: store.clone(), prefix: prefix.clone(), max_event_bytes: 16 * 1024, wake: Arc::new(Notify::new()) };
-        tasks.push(tokio::spawn(brygga_svc_ingest::run(bus, ingest, timing, Arc::new(ConsumerStats::default()), cancel.clone())));
+        let bus = Bus::connect(
+            &nats.url(),
+            &Default::default(),
+            &prefix,
+            StreamSettings::default(),
+            ConsumerSettings::default(),
+        )
+        .await
+        .expect("bus");
+        let ingest = Ingest {
+            store: store.clone(),
+            prefix: prefix.clone(),
+            max_event_bytes: 16 * 1024,
+            wake: Arc::new(Notify::new()),
+        };
+        tasks.push(tokio::spawn(brygga_svc_ingest::run(
+            bus,
+            ingest,
+            timing,
+            Arc::new(ConsumerStats::default()),
+            cancel.clone(),
+        )));
     }
     const N: usize = 300;
     for i in 0..N {
         let o = org(&format!("o{i}"), 1, "en", "marine sensors", &[]);
-        let ev = CloudEvent::new(format!("ev-{i}"), "urn:test", types::ORGANISATION_REGISTERED, None, chrono::Utc::now(), o);
+        let ev =
+            CloudEvent::new(format!("ev-{i}"), "urn:test", types::ORGANISATION_REGISTERED, None, chrono::Utc::now(), o);
         bus.publish_event(&subject::inbound_organisation(&prefix, "registered"), &ev).await.expect("publish");
     }
     let mut ids = BTreeSet::new();

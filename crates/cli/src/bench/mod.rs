@@ -185,6 +185,8 @@ pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
 
     let overlap = matcher.read_index(|live| topk_overlap(live, &fresh, &org_ids, 5)).await;
     println!("  top-5 call overlap, the service's index against an exact rebuild: {overlap:.4}");
+    let published = published_overlap(&app.store, &fresh, &org_ids, snapshot).await?;
+    println!("  published recommendations (calls and partners) against an exact rebuild's: {published:.4}");
     drop(fresh);
 
     let t_sweep = Instant::now();
@@ -201,7 +203,7 @@ pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
         "tantivy_call_fanout_p99_ms": tantivy.as_ref().map(|t| pct(t, 0.99)),
         "org_to_calls_p99_ms": pct(&org_calls, 0.99),
         "index_build_s": build_s, "sweep_s": sweep_s, "peak_rss_mb": peak_rss.round(),
-        "topk_overlap": overlap, "recommendation_events": recs_out,
+        "topk_overlap": overlap, "published_overlap": published, "recommendation_events": recs_out,
     });
     println!("{line}");
     app.stop(Duration::from_secs(cfg.shutdown_timeout_secs)).await
@@ -324,6 +326,34 @@ fn topk_overlap(a: &Index, b: &Index, orgs: &[OrgId], k: usize) -> f64 {
         })
         .collect();
     shares.iter().sum::<f64>() / shares.len().max(1) as f64
+}
+
+/// Mean share, over the sampled organisations, of the calls and partners an exact rebuild would
+/// recommend now that are active in the store (what consumers hold): the drift of incremental
+/// re-ranking between rebuilds.
+async fn published_overlap(
+    store: &brygga_store::Store,
+    fresh: &Index,
+    orgs: &[OrgId],
+    today: chrono::NaiveDate,
+) -> anyhow::Result<f64> {
+    let mut shares = Vec::new();
+    for chunk in orgs.chunks(500) {
+        let mut held: HashMap<OrgId, Vec<brygga_domain::Target>> = HashMap::new();
+        for p in brygga_store::recommendations::active_for_many(store.db(), chunk).await? {
+            held.entry(p.rec.org_id.clone()).or_default().push(p.rec.target);
+        }
+        for id in chunk {
+            let want: Vec<_> =
+                ["call", "partner"].iter().flat_map(|k| fresh.recommend_kind(id, k, today)).map(|r| r.target).collect();
+            if want.is_empty() {
+                continue;
+            }
+            let have = held.get(id).map_or(&[][..], Vec::as_slice);
+            shares.push(want.iter().filter(|t| have.contains(t)).count() as f64 / want.len() as f64);
+        }
+    }
+    Ok(shares.iter().sum::<f64>() / shares.len().max(1) as f64)
 }
 
 #[cfg(feature = "bm25")]

@@ -131,6 +131,8 @@ const RELEARN_SHARE: f32 = 0.1;
 /// Organisations the associations are learned from at most (a deterministic sample by id
 /// beyond that: the statistics are ratios, and learning is quadratic in a document's terms).
 const ASSOCIATION_SAMPLE: usize = 20_000;
+/// The kinds of target, as `Target::kind` names them, in the order recommendations list them.
+pub const TARGET_KINDS: [&str; 4] = ["mission", "s3_area", "call", "partner"];
 /// Bonuses added to cosine relevance.
 const BONUS_DECLARED_MISSION: f32 = 0.12;
 const BONUS_NACE_AREA: f32 = 0.10;

@@ -7,7 +7,7 @@ use super::explain::{
 };
 use super::{
     mission_bonus, CallEntry, Index, OrgEntry, RankerConfig, BONUS_COMPLEMENTARY, BONUS_DECLARED_MISSION,
-    BONUS_NACE_AREA, BONUS_SHARED_MISSION,
+    BONUS_NACE_AREA, BONUS_SHARED_MISSION, TARGET_KINDS,
 };
 use crate::eligibility::{allows, assess};
 use crate::recommendation::{recommendation_id, Recommendation, Target};
@@ -26,30 +26,76 @@ impl Index {
     /// Every recommendation for `org_id` as of `today`: missions, S3 areas, calls, partners,
     /// each kind ranked and cut to its top-k, the floor applied, and the total capped.
     pub fn recommend(&self, org_id: &OrgId, today: NaiveDate) -> Vec<Recommendation> {
-        let cfg = &self.ranker;
-        let Some(o) = self.orgs.get(org_id) else { return Vec::new() };
-        if !o.org.consent.contact {
-            return Vec::new();
-        }
-        let mut all = Vec::new();
-        all.extend(rank(self.mission_recs(o, cfg), cfg.top_k_missions, cfg.floor));
-        all.extend(rank(self.area_recs(o, cfg), cfg.top_k_s3_areas, cfg.floor));
-        all.extend(rank(self.call_recs(o, today, cfg), cfg.top_k_calls, cfg.floor));
-        all.extend(rank(self.partner_recs(o, cfg), cfg.top_k_partners, cfg.floor));
+        let mut all: Vec<Recommendation> =
+            TARGET_KINDS.iter().flat_map(|k| self.recommend_kind(org_id, k, today)).collect();
         all.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.target.cmp(&b.target)));
-        all.truncate(cfg.max_per_org);
+        all.truncate(self.ranker.max_per_org);
         all
     }
 
+    /// The recommendations of one kind (`mission`, `s3_area`, `call`, `partner`) for `org_id`:
+    /// ranked, cut to the kind's top-k, the floor applied (the per-organisation cap is not).
+    pub fn recommend_kind(&self, org_id: &OrgId, kind: &str, today: NaiveDate) -> Vec<Recommendation> {
+        let cfg = &self.ranker;
+        let Some(o) = self.orgs.get(org_id).filter(|o| o.org.consent.contact) else { return Vec::new() };
+        match kind {
+            "mission" => rank(self.mission_recs(o, cfg), cfg.top_k_missions, cfg.floor),
+            "s3_area" => rank(self.area_recs(o, cfg), cfg.top_k_s3_areas, cfg.floor),
+            "call" => rank(self.call_recs(o, today, cfg), cfg.top_k_calls, cfg.floor),
+            "partner" => rank(self.partner_recs(o, cfg), cfg.top_k_partners, cfg.floor),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether ranking kind by kind gives what [`recommend`](Self::recommend) gives: the
+    /// per-organisation cap cannot cut when the top-ks add up to no more than it.
+    pub fn kinds_are_independent(&self) -> bool {
+        let c = &self.ranker;
+        c.top_k_missions + c.top_k_s3_areas + c.top_k_calls + c.top_k_partners <= c.max_per_org
+    }
+
+    /// `held` (the organisation's current recommendations of one kind, still valid) with the
+    /// `new` targets of that kind added: re-ranked and cut to the kind's top-k. Equals
+    /// [`recommend_kind`](Self::recommend_kind) when nothing else of that kind changed, at
+    /// the cost of explaining the new targets only, instead of scoring every candidate.
+    pub fn merge_kind(
+        &self,
+        org_id: &OrgId,
+        kind: &str,
+        held: Vec<Recommendation>,
+        new: &[Target],
+        today: NaiveDate,
+    ) -> Vec<Recommendation> {
+        let cfg = &self.ranker;
+        let Some(o) = self.orgs.get(org_id).filter(|o| o.org.consent.contact) else { return Vec::new() };
+        let mut recs: Vec<Recommendation> = held.into_iter().filter(|r| !new.contains(&r.target)).collect();
+        for t in new {
+            let rec = match t {
+                Target::Call(c) => self.calls.get(c).and_then(|e| self.call_rec(o, e, today)),
+                Target::Partner(p) => self.orgs.get(p).and_then(|p| self.partner_rec(o, p)),
+                _ => None,
+            };
+            recs.extend(rec);
+        }
+        let k = match kind {
+            "call" => cfg.top_k_calls,
+            "partner" => cfg.top_k_partners,
+            "mission" => cfg.top_k_missions,
+            _ => cfg.top_k_s3_areas,
+        };
+        rank(recs, k, cfg.floor)
+    }
+
     /// Organisations (with contact consent) that `call` could be recommended to: they share a
-    /// term with it and its best possible score clears the floor. Costs the organisation
+    /// term with it and its score clears the floor (eligibility is `enters`' to check). Costs the organisation
     /// postings of the call's terms.
     pub fn orgs_matching_call(&self, call: &crate::CallId) -> Vec<OrgId> {
         let Some(c) = self.calls.get(call) else { return Vec::new() };
         let cos = self.org_postings.scores(&c.vec);
         self.touched_orgs(&cos)
             .filter(|(o, cos)| {
-                o.org.consent.contact && self.ranker.calibrate(cos + BONUS_DECLARED_MISSION) >= self.ranker.floor
+                o.org.consent.contact
+                    && self.ranker.calibrate(cos + mission_bonus(&o.org, &c.call)) >= self.ranker.floor
             })
             .map(|(o, _)| o.org.id.clone())
             .collect()
@@ -135,30 +181,35 @@ impl Index {
             .collect();
         scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.call.id.cmp(&b.1.call.id)));
         scored.truncate(cfg.top_k_calls);
-        scored
-            .into_iter()
-            .map(|(_, e)| {
-                let call = &e.call;
-                let lines = assess(org, call, today, lang);
-                let (cos, parts) = o.vec.dot(&e.vec, &self.terms);
-                let terms = self.call_terms(&parts, e);
-                let evidence = evidence(&e.doc, &parts, e.doc.lang);
-                let deadline = call.next_deadline(today);
-                let summary = call_summary(lang, &call.title, &terms, deadline);
-                let target = Target::Call(call.id.clone());
-                Recommendation {
-                    id: recommendation_id(&org.id, &target),
-                    org_id: org.id.clone(),
-                    target,
-                    title: call.title.clone(),
-                    url: call.url.clone(),
-                    score: cfg.calibrate(cos + mission_bonus(org, call)),
-                    rank: 0,
-                    deadline,
-                    explanation: explanation(lang, summary, lines, terms, evidence),
-                }
-            })
-            .collect()
+        scored.into_iter().filter_map(|(_, e)| self.call_rec(o, e, today)).collect()
+    }
+
+    /// The explained recommendation of one call, if it shares a term with the organisation and
+    /// the organisation may apply (the floor is the ranker's to apply).
+    fn call_rec(&self, o: &OrgEntry, e: &CallEntry, today: NaiveDate) -> Option<Recommendation> {
+        let (org, call) = (&o.org, &e.call);
+        let lang = org.preferred_language;
+        let lines = assess(org, call, today, lang);
+        let (cos, parts) = o.vec.dot(&e.vec, &self.terms);
+        if cos <= 0.0 || !allows(&lines) {
+            return None;
+        }
+        let terms = self.call_terms(&parts, e);
+        let evidence = evidence(&e.doc, &parts, e.doc.lang);
+        let deadline = call.next_deadline(today);
+        let summary = call_summary(lang, &call.title, &terms, deadline);
+        let target = Target::Call(call.id.clone());
+        Some(Recommendation {
+            id: recommendation_id(&org.id, &target),
+            org_id: org.id.clone(),
+            target,
+            title: call.title.clone(),
+            url: call.url.clone(),
+            score: self.ranker.calibrate(cos + mission_bonus(org, call)),
+            rank: 0,
+            deadline,
+            explanation: explanation(lang, summary, lines, terms, evidence),
+        })
     }
 
     /// A call's contributing terms as written: the call's own words, and for a word the call
@@ -251,7 +302,6 @@ impl Index {
 
     fn partner_recs(&self, o: &OrgEntry, cfg: &RankerConfig) -> Vec<Recommendation> {
         let org = &o.org;
-        let lang = org.preferred_language;
         let cos = self.org_postings.scores(&o.vec);
         let mut candidates: Vec<(u8, &OrgEntry)> = self
             .touched_orgs(&cos)
@@ -261,27 +311,35 @@ impl Index {
             .collect();
         candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.org.id.cmp(&b.1.org.id)));
         candidates.truncate(cfg.top_k_partners);
-        candidates
-            .into_iter()
-            .map(|(_, p)| {
-                let (cos, parts) = o.vec.dot(&p.vec, &self.terms);
-                let complementary = org.kind.is_academic() != p.org.kind.is_academic();
-                let terms = surface_terms(&self.terms, &parts, &p.doc);
-                let summary = partner_summary(lang, &p.org.name, p.org.kind.as_str(), &terms, complementary);
-                let target = Target::Partner(p.org.id.clone());
-                Recommendation {
-                    id: recommendation_id(&org.id, &target),
-                    org_id: org.id.clone(),
-                    target,
-                    title: p.org.name.clone(),
-                    url: None,
-                    score: cfg.calibrate(partner_raw(cos, org, &p.org)),
-                    rank: 0,
-                    deadline: None,
-                    explanation: explanation(lang, summary, vec![], terms, None),
-                }
-            })
-            .collect()
+        candidates.into_iter().filter_map(|(_, p)| self.partner_rec(o, p)).collect()
+    }
+
+    /// The explained recommendation of one partner, if it may be suggested and shares a term.
+    fn partner_rec(&self, o: &OrgEntry, p: &OrgEntry) -> Option<Recommendation> {
+        let org = &o.org;
+        if p.org.id == org.id || !p.org.consent.partner_suggestions {
+            return None;
+        }
+        let lang = org.preferred_language;
+        let (cos, parts) = o.vec.dot(&p.vec, &self.terms);
+        if cos <= 0.0 {
+            return None;
+        }
+        let complementary = org.kind.is_academic() != p.org.kind.is_academic();
+        let terms = surface_terms(&self.terms, &parts, &p.doc);
+        let summary = partner_summary(lang, &p.org.name, p.org.kind.as_str(), &terms, complementary);
+        let target = Target::Partner(p.org.id.clone());
+        Some(Recommendation {
+            id: recommendation_id(&org.id, &target),
+            org_id: org.id.clone(),
+            target,
+            title: p.org.name.clone(),
+            url: None,
+            score: self.ranker.calibrate(partner_raw(cos, org, &p.org)),
+            rank: 0,
+            deadline: None,
+            explanation: explanation(lang, summary, vec![], terms, None),
+        })
     }
 
     /// Why an active recommendation is no longer made, in its language.

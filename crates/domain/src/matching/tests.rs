@@ -254,3 +254,22 @@ fn calibration_is_monotonic_and_bounded() {
     assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
     assert_eq!((scores[0], *scores.last().expect("last")), (0, 100));
 }
+
+#[test]
+fn merging_a_new_target_into_held_lists_equals_ranking_again() {
+    // 64 documents: one more organisation does not trigger a rebuild, so scores are comparable.
+    let mut ix = fish_farm_index(RankerConfig::default());
+    let today = date("2026-06-01");
+    let farm = OrgId::parse("farm-3").expect("id");
+    let held = ix.recommend_kind(&farm, "partner", today);
+    assert_eq!(held.len(), 3);
+    // The same words from a university (a complementary kind): it ties at the top and wins on id.
+    ix.upsert_org(org("aa-fish", OrgKind::University, "Aquaculture farms raising healthy fish", Language::En));
+    let t = Target::Partner(OrgId::parse("aa-fish").expect("id"));
+    assert!(ix.enters(&farm, &t, &held.iter().map(|r| (r.target.id().to_owned(), r.score)).collect::<Vec<_>>(), today));
+    let merged = ix.merge_kind(&farm, "partner", held, std::slice::from_ref(&t), today);
+    assert_eq!(merged, ix.recommend_kind(&farm, "partner", today));
+    assert!(merged.iter().any(|r| r.target == t));
+    assert!(ix.kinds_are_independent());
+    assert_eq!(ix.recommend(&farm, today).len(), ix.recommend(&farm, today).len());
+}
