@@ -35,6 +35,7 @@ mod docs;
 mod explain;
 mod postings;
 mod recommend;
+mod slots;
 mod terms;
 #[cfg(test)]
 mod tests;
@@ -45,7 +46,8 @@ use crate::{Call, CallId, Catalogue, MissionId, OrgId, Organisation};
 use docs::{area_doc, call_doc, mission_doc, org_doc, Doc};
 use postings::Postings;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use slots::Slotted;
+use std::collections::{HashMap, HashSet};
 use terms::{SparseVec, Terms};
 
 /// Tunable ranking settings.
@@ -156,7 +158,6 @@ struct CallEntry {
     vec: SparseVec,
     /// Call ↔ mission space.
     vec_m: SparseVec,
-    slot: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -164,7 +165,6 @@ struct OrgEntry {
     org: Organisation,
     doc: Doc,
     vec: SparseVec,
-    slot: u32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -209,15 +209,13 @@ pub struct Index {
     ranker: RankerConfig,
     catalogue: Catalogue,
     terms: Terms,
-    calls: BTreeMap<CallId, CallEntry>,
-    orgs: BTreeMap<OrgId, OrgEntry>,
+    calls: Slotted<CallId, CallEntry>,
+    orgs: Slotted<OrgId, OrgEntry>,
     missions: Vec<TargetEntry>,
     areas: Vec<TargetEntry>,
     stats: Stats,
     call_postings: Postings,
     org_postings: Postings,
-    call_slots: Vec<Option<CallId>>,
-    org_slots: Vec<Option<OrgId>>,
     changes_since_learn: usize,
 }
 
@@ -241,21 +239,15 @@ impl Index {
             .iter()
             .map(|a| TargetEntry { doc: area_doc(&analyzer, &mut terms, a), ..Default::default() })
             .collect();
-        let calls = calls
-            .into_iter()
-            .map(|c| {
-                let doc = call_doc(&analyzer, &mut terms, &c, &ranker);
-                let e = CallEntry { call: c, doc, vec: SparseVec::default(), vec_m: SparseVec::default(), slot: 0 };
-                (e.call.id.clone(), e)
-            })
-            .collect();
-        let orgs = orgs
-            .into_iter()
-            .map(|o| {
-                let doc = org_doc(&analyzer, &mut terms, &o, &catalogue);
-                (o.id.clone(), OrgEntry { org: o, doc, vec: SparseVec::default(), slot: 0 })
-            })
-            .collect();
+        let calls = Slotted::from_entries(calls.into_iter().map(|c| {
+            let doc = call_doc(&analyzer, &mut terms, &c, &ranker);
+            let e = CallEntry { call: c, doc, vec: SparseVec::default(), vec_m: SparseVec::default() };
+            (e.call.id.clone(), e)
+        }));
+        let orgs = Slotted::from_entries(orgs.into_iter().map(|o| {
+            let doc = org_doc(&analyzer, &mut terms, &o, &catalogue);
+            (o.id.clone(), OrgEntry { org: o, doc, vec: SparseVec::default() })
+        }));
         let mut ix = Self {
             analyzer,
             ranker,
@@ -268,8 +260,6 @@ impl Index {
             stats: Stats::default(),
             call_postings: Postings::default(),
             org_postings: Postings::default(),
-            call_slots: Vec::new(),
-            org_slots: Vec::new(),
             changes_since_learn: 0,
         };
         ix.rebuild();
@@ -305,8 +295,8 @@ impl Index {
         let doc = call_doc(&self.analyzer, &mut self.terms, &call, &self.ranker);
         let (vec, vec_m) = self.call_vectors(&doc);
         let slot = self.call_postings.push(&vec);
-        self.call_slots.push(Some(call.id.clone()));
-        self.calls.insert(call.id.clone(), CallEntry { call, doc, vec, vec_m, slot });
+        let entry_slot = self.calls.insert(call.id.clone(), CallEntry { call, doc, vec, vec_m });
+        debug_assert_eq!(slot, entry_slot, "postings and entries hand out slots in step");
         self.changed();
         true
     }
@@ -316,9 +306,7 @@ impl Index {
         }
     }
     fn drop_call(&mut self, id: &CallId) -> bool {
-        let Some(old) = self.calls.remove(id) else { return false };
-        self.call_slots[old.slot as usize] = None;
-        true
+        self.calls.remove(id).is_some()
     }
 
     /// Inserts or replaces an organisation; an older version is ignored (returns false).
@@ -330,8 +318,8 @@ impl Index {
         let doc = org_doc(&self.analyzer, &mut self.terms, &org, &self.catalogue);
         let vec = self.org_vector(&doc);
         let slot = self.org_postings.push(&vec);
-        self.org_slots.push(Some(org.id.clone()));
-        self.orgs.insert(org.id.clone(), OrgEntry { org, doc, vec, slot });
+        let entry_slot = self.orgs.insert(org.id.clone(), OrgEntry { org, doc, vec });
+        debug_assert_eq!(slot, entry_slot, "postings and entries hand out slots in step");
         self.changed();
         true
     }
@@ -341,9 +329,7 @@ impl Index {
         }
     }
     fn drop_org(&mut self, id: &OrgId) -> bool {
-        let Some(old) = self.orgs.remove(id) else { return false };
-        self.org_slots[old.slot as usize] = None;
-        true
+        self.orgs.remove(id).is_some()
     }
 
     /// Counts a change; rebuilds once [`RELEARN_SHARE`] of the documents changed since the
@@ -374,14 +360,15 @@ impl Index {
         self.stats = Stats { idf, org_idf, n_targets, n_orgs: org_docs.len(), assoc: HashMap::new() };
         self.stats.assoc = self.learn_associations();
 
+        // Vectors in id order, then slots renumbered in the same order as the postings fill.
         let mut call_postings = Postings::default();
-        let mut call_slots = Vec::with_capacity(self.calls.len());
-        let vectors: Vec<(SparseVec, SparseVec)> = self.calls.values().map(|e| self.call_vectors(&e.doc)).collect();
-        for ((id, e), (vec, vec_m)) in self.calls.iter_mut().zip(vectors) {
-            e.slot = call_postings.push(&vec);
-            call_slots.push(Some(id.clone()));
-            (e.vec, e.vec_m) = (vec, vec_m);
-        }
+        let mut vectors = self.calls.values().map(|e| self.call_vectors(&e.doc)).collect::<Vec<_>>().into_iter();
+        self.calls.compact(|_, e| {
+            if let Some((vec, vec_m)) = vectors.next() {
+                call_postings.push(&vec);
+                (e.vec, e.vec_m) = (vec, vec_m);
+            }
+        });
         let org_space = self.org_space();
         let mission_space = self.mission_space();
         let targets: Vec<(SparseVec, SparseVec)> = self
@@ -397,15 +384,14 @@ impl Index {
             a.vec = v;
         }
         let mut org_postings = Postings::default();
-        let mut org_slots = Vec::with_capacity(self.orgs.len());
-        let vectors: Vec<SparseVec> = self.orgs.values().map(|e| self.org_vector(&e.doc)).collect();
-        for ((id, e), vec) in self.orgs.iter_mut().zip(vectors) {
-            e.slot = org_postings.push(&vec);
-            org_slots.push(Some(id.clone()));
-            e.vec = vec;
-        }
-        (self.call_postings, self.call_slots, self.org_postings, self.org_slots) =
-            (call_postings, call_slots, org_postings, org_slots);
+        let mut vectors = self.orgs.values().map(|e| self.org_vector(&e.doc)).collect::<Vec<_>>().into_iter();
+        self.orgs.compact(|_, e| {
+            if let Some(vec) = vectors.next() {
+                org_postings.push(&vec);
+                e.vec = vec;
+            }
+        });
+        (self.call_postings, self.org_postings) = (call_postings, org_postings);
     }
 
     /// For each call-title word, the words organisations use with it ([`Associations`]),
@@ -510,9 +496,9 @@ impl Index {
         let Some(o) = self.orgs.get(org_id) else { return Vec::new() };
         let cos = self.call_postings.scores(&o.vec);
         self.calls
-            .iter()
-            .map(|(id, c)| {
-                let raw = cos[c.slot as usize] + mission_bonus(&o.org, &c.call);
+            .iter_slots()
+            .map(|(slot, id, c)| {
+                let raw = cos[slot as usize] + mission_bonus(&o.org, &c.call);
                 (id.clone(), raw, self.ranker.calibrate(raw))
             })
             .collect()

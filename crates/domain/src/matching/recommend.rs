@@ -119,10 +119,7 @@ impl Index {
 
     /// Live organisations with a positive cosine in `cos` (a score array over org slots).
     fn touched_orgs<'a>(&'a self, cos: &'a [f32]) -> impl Iterator<Item = (&'a OrgEntry, f32)> + 'a {
-        cos.iter().enumerate().filter(|(_, c)| **c > 0.0).filter_map(|(slot, c)| {
-            let id = self.org_slots.get(slot)?.as_ref()?;
-            Some((self.orgs.get(id)?, *c))
-        })
+        cos.iter().enumerate().filter(|(_, c)| **c > 0.0).filter_map(|(slot, c)| Some((self.orgs.at(slot as u32)?, *c)))
     }
 
     /// Whether `target` (a call or a partner) would enter `org`'s top-k of its kind, judged
@@ -174,7 +171,7 @@ impl Index {
             .enumerate()
             .filter(|(_, c)| **c > 0.0)
             .filter_map(|(slot, c)| {
-                let e = self.calls.get(self.call_slots.get(slot)?.as_ref()?)?;
+                let e = self.calls.at(slot as u32)?;
                 let score = cfg.calibrate(c + mission_bonus(org, &e.call));
                 (score >= cfg.floor && allows(&assess(org, &e.call, today, lang))).then_some((score, e))
             })
