@@ -6,7 +6,7 @@
 //! scores each candidate holds (read without decoding recommendations); candidates come from
 //! the index's postings, so the cost is the organisations that share a term with the change.
 
-use brygga_domain::{Index, OrgId, Recommendation, Target, TARGET_KINDS};
+use brygga_domain::{enters_top_k, Index, OrgId, Recommendation, Target, TARGET_KINDS};
 use brygga_store::{recommendations, DatabaseConnection, StoreError};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -73,26 +73,27 @@ pub(crate) async fn affected(
             }
         }
         // Those whose top-k a changed target enters, judged on the scores they hold.
-        let candidates: Vec<(&Changed, Vec<OrgId>)> = of_kind
+        let candidates: Vec<(&Changed, Vec<(OrgId, u8)>)> = of_kind
             .iter()
             .map(|c| {
                 let found = match &c.target {
                     Target::Partner(p) => index.orgs_matching_partner(p),
-                    Target::Call(call) => index.orgs_matching_call(call),
+                    Target::Call(call) => index.orgs_matching_call(call, today),
                     _ => Vec::new(),
                 };
                 (*c, found)
             })
             .collect();
-        let all: BTreeSet<OrgId> = candidates.iter().flat_map(|(_, v)| v.iter().cloned()).collect();
-        let held = recommendations::held_scores(db, kind, &all.into_iter().collect::<Vec<_>>()).await?;
-        let none = Vec::new();
+        let all: BTreeSet<&OrgId> = candidates.iter().flat_map(|(_, v)| v.iter().map(|(o, _)| o)).collect();
+        let all: Vec<OrgId> = all.into_iter().cloned().collect();
+        let held = recommendations::held_scores(db, kind, &all).await?;
+        let (none, k) = (Vec::new(), index.top_k(kind));
         for (c, found) in candidates {
             if let Target::Partner(p) = &c.target {
                 plan(&mut out, p.clone(), &c.causes).full = true;
             }
-            for o in found {
-                if index.enters(&o, &c.target, held.get(&o).unwrap_or(&none), today) {
+            for (o, score) in found {
+                if enters_top_k(c.target.id(), score, k, held.get(&o).unwrap_or(&none)) {
                     plan(&mut out, o, &c.causes).enter.push(c.target.clone());
                 }
             }

@@ -156,7 +156,7 @@ pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
             .iter()
             .map(|id| {
                 let t = Instant::now();
-                std::hint::black_box(fresh.orgs_matching_call(id));
+                std::hint::black_box(fresh.orgs_matching_call(id, snapshot));
                 ms(t)
             })
             .collect(),

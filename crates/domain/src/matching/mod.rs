@@ -35,6 +35,7 @@ mod docs;
 mod explain;
 mod postings;
 mod recommend;
+pub use recommend::enters_top_k;
 mod slots;
 mod terms;
 #[cfg(test)]

@@ -77,43 +77,40 @@ impl Index {
             };
             recs.extend(rec);
         }
-        let k = match kind {
-            "call" => cfg.top_k_calls,
-            "partner" => cfg.top_k_partners,
-            "mission" => cfg.top_k_missions,
-            _ => cfg.top_k_s3_areas,
-        };
-        rank(recs, k, cfg.floor)
+        rank(recs, self.top_k(kind), cfg.floor)
     }
 
-    /// Organisations (with contact consent) that `call` could be recommended to: they share a
-    /// term with it and its score clears the floor (eligibility is `enters`' to check). Costs the organisation
-    /// postings of the call's terms.
-    pub fn orgs_matching_call(&self, call: &crate::CallId) -> Vec<OrgId> {
+    /// Organisations (with contact consent) that `call` could be recommended to as of
+    /// `today`, with the score it would have: they share a term with it, may apply, and the
+    /// score clears the floor. Costs the organisation postings of the call's terms.
+    pub fn orgs_matching_call(&self, call: &crate::CallId, today: NaiveDate) -> Vec<(OrgId, u8)> {
         let Some(c) = self.calls.get(call) else { return Vec::new() };
+        let cfg = &self.ranker;
         let cos = self.org_postings.scores(&c.vec);
         self.touched_orgs(&cos)
-            .filter(|(o, cos)| {
-                o.org.consent.contact
-                    && self.ranker.calibrate(cos + mission_bonus(&o.org, &c.call)) >= self.ranker.floor
+            .filter(|(o, _)| o.org.consent.contact)
+            .filter_map(|(o, cos)| {
+                let score = cfg.calibrate(cos + mission_bonus(&o.org, &c.call));
+                let eligible = || allows(&assess(&o.org, &c.call, today, o.org.preferred_language));
+                (score >= cfg.floor && eligible()).then(|| (o.org.id.clone(), score))
             })
-            .map(|(o, _)| o.org.id.clone())
             .collect()
     }
 
-    /// Organisations (with contact consent) for which `org` is a partner above the floor.
-    pub fn orgs_matching_partner(&self, org: &OrgId) -> Vec<OrgId> {
+    /// Organisations (with contact consent) for which `org` is a partner above the floor, with
+    /// its score as their partner.
+    pub fn orgs_matching_partner(&self, org: &OrgId) -> Vec<(OrgId, u8)> {
         let Some(p) = self.orgs.get(org).filter(|p| p.org.consent.partner_suggestions) else {
             return Vec::new();
         };
+        let cfg = &self.ranker;
         let cos = self.org_postings.scores(&p.vec);
         self.touched_orgs(&cos)
-            .filter(|(o, cos)| {
-                o.org.consent.contact
-                    && &o.org.id != org
-                    && self.ranker.calibrate(partner_raw(*cos, &o.org, &p.org)) >= self.ranker.floor
+            .filter(|(o, _)| o.org.consent.contact && &o.org.id != org)
+            .filter_map(|(o, cos)| {
+                let score = cfg.calibrate(partner_raw(cos, &o.org, &p.org));
+                (score >= cfg.floor).then(|| (o.org.id.clone(), score))
             })
-            .map(|(o, _)| o.org.id.clone())
             .collect()
     }
 
@@ -124,19 +121,20 @@ impl Index {
 
     /// Whether `target` (a call or a partner) would enter `org`'s top-k of its kind, judged
     /// against the scores of that kind `org` holds now (`held`: target id and score, as
-    /// published; ties go to the smaller id, as in ranking). The matcher re-ranks only those
-    /// organisations when a call or a partner arrives or changes. Other kinds: always true.
+    /// published; ties go to the smaller id, as in ranking). Other kinds: always true. The
+    /// matcher has the scores from [`Self::orgs_matching_call`] / [`Self::orgs_matching_partner`]
+    /// and calls [`enters_top_k`] directly.
     pub fn enters(&self, org: &OrgId, target: &Target, held: &[(String, u8)], today: NaiveDate) -> bool {
         let Some(o) = self.orgs.get(org) else { return false };
         let cfg = &self.ranker;
-        let (score, k) = match target {
+        let score = match target {
             Target::Partner(p) => {
                 let Some(p) = self.orgs.get(p) else { return false };
                 let cos = o.vec.cos(&p.vec);
                 if cos <= 0.0 || !p.org.consent.partner_suggestions || p.org.id == o.org.id {
                     return false;
                 }
-                (cfg.calibrate(partner_raw(cos, &o.org, &p.org)), cfg.top_k_partners)
+                cfg.calibrate(partner_raw(cos, &o.org, &p.org))
             }
             Target::Call(c) => {
                 let Some(c) = self.calls.get(c) else { return false };
@@ -145,20 +143,22 @@ impl Index {
                 if cos <= 0.0 || !allows(&assess(&o.org, &c.call, today, lang)) {
                     return false;
                 }
-                (cfg.calibrate(cos + mission_bonus(&o.org, &c.call)), cfg.top_k_calls)
+                cfg.calibrate(cos + mission_bonus(&o.org, &c.call))
             }
             _ => return true,
         };
-        if k == 0 || score < cfg.floor {
-            return false;
+        score >= cfg.floor && enters_top_k(target.id(), score, self.top_k(target.kind()), held)
+    }
+
+    /// The top-k of a kind of target.
+    pub fn top_k(&self, kind: &str) -> usize {
+        let c = &self.ranker;
+        match kind {
+            "call" => c.top_k_calls,
+            "partner" => c.top_k_partners,
+            "mission" => c.top_k_missions,
+            _ => c.top_k_s3_areas,
         }
-        if held.len() < k {
-            return true;
-        }
-        let mut kept: Vec<(u8, &str)> = held.iter().map(|(id, s)| (*s, id.as_str())).collect();
-        kept.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-        let (last_score, last_id) = kept[k - 1];
-        score > last_score || (score == last_score && target.id() < last_id)
     }
 
     fn call_recs(&self, o: &OrgEntry, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {
@@ -367,6 +367,22 @@ impl Index {
             reason.1.to_owned()
         }
     }
+}
+
+/// Whether a target scoring `score` enters a top-`k` list whose held entries are `held`
+/// (target id, score): a free place, a higher score than the k-th, or a tie that the smaller
+/// id wins (as ranking breaks ties).
+pub fn enters_top_k(target_id: &str, score: u8, k: usize, held: &[(String, u8)]) -> bool {
+    if k == 0 {
+        return false;
+    }
+    if held.len() < k {
+        return true;
+    }
+    let mut kept: Vec<(u8, &str)> = held.iter().map(|(id, s)| (*s, id.as_str())).collect();
+    kept.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    let (last_score, last_id) = kept[k - 1];
+    score > last_score || (score == last_score && target_id < last_id)
 }
 
 /// Ranks within one kind: best first (ties by target), floor, top-k, ranks from 1.
