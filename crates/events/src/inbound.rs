@@ -1,7 +1,8 @@
 //! Inbound contracts: what integrators publish about organisations and calls, and how
 //! raw bytes become validated domain values or a classified rejection.
 
-use crate::envelope::{types, CloudEvent, SPEC_VERSION};
+use crate::envelope::{types, CloudEvent, DATA_CONTENT_TYPE, SPEC_VERSION};
+use crate::limits;
 use brygga_domain::{
     Budget, Call, CallId, CallStatus, Consent, Country, Language, MissionId, NaceCode, OrgId, OrgKind, OrgNumber,
     OrgSize, Organisation, Participation, Programme,
@@ -237,8 +238,21 @@ pub fn decode(payload: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
     if env.specversion != SPEC_VERSION {
         return Err(Rejection::BadEnvelope(format!("specversion {:?}, expected \"1.0\"", env.specversion)));
     }
+    let mut bad: Vec<String> = Vec::new();
     if env.id.trim().is_empty() || env.source.trim().is_empty() {
-        return Err(Rejection::BadEnvelope("id and source must not be empty".into()));
+        bad.push("id and source must not be empty".into());
+    }
+    for (field, v) in [("id", &env.id), ("source", &env.source)] {
+        if let Err(m) = limits::text(v, limits::MAX_NAME, false) {
+            bad.push(format!("{field} {m}"));
+        }
+    }
+    let media = env.datacontenttype.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if media != DATA_CONTENT_TYPE {
+        bad.push(format!("datacontenttype {:?} is not {DATA_CONTENT_TYPE}", env.datacontenttype));
+    }
+    if !bad.is_empty() {
+        return Err(Rejection::BadEnvelope(bad.join("; ")));
     }
     if !KNOWN.contains(&env.ty.as_str()) {
         let base = env.ty.rsplit_once(".v").map(|(b, _)| b);
@@ -268,8 +282,13 @@ pub fn decode(payload: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
     Ok(Decoded { event_id: env.id, ty: env.ty, event })
 }
 
+/// `data` as `T`; a shape error names the field's path (`data.version: invalid value …`).
 fn data<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Rejection> {
-    serde_json::from_value(v).map_err(|e| Rejection::InvalidPayload(vec![format!("data: {e}")]))
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let at = if path == "." { "data".to_owned() } else { format!("data.{path}") };
+        Rejection::InvalidPayload(vec![format!("{at}: {}", e.into_inner())])
+    })
 }
 
 /// Collects every field error instead of stopping at the first.
@@ -286,7 +305,31 @@ impl Errors {
 }
 
 fn date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+    limits::strict_date(s)
+}
+
+impl Errors {
+    /// A text field within its length, without control or bidirectional characters.
+    fn text(&mut self, field: &str, s: &str, max: usize, multiline: bool) {
+        if let Err(m) = limits::text(s, max, multiline) {
+            self.push(field, m);
+        }
+    }
+    /// A list within its length, each entry a single-line text within `max_item`.
+    fn texts(&mut self, field: &str, items: &[String], max_items: usize, max_item: usize) {
+        if let Err(m) = limits::list(items, max_items) {
+            self.push(field, m);
+            return;
+        }
+        for (i, s) in items.iter().enumerate() {
+            self.text(&format!("{field}[{i}]"), s, max_item, false);
+        }
+    }
+    fn list_len<T>(&mut self, field: &str, items: &[T], max: usize) {
+        if let Err(m) = limits::list(items, max) {
+            self.push(field, m);
+        }
+    }
 }
 
 fn language(field: &str, s: Option<&str>, errs: &mut Errors) -> Option<Language> {
@@ -321,7 +364,7 @@ fn version(v: u64, errs: &mut Errors) {
 }
 
 impl RemovedV1 {
-    /// Validates id and version, reporting both when both are wrong.
+    /// Validates id, version and reason, reporting every one that is wrong.
     fn validate<Id>(
         self,
         parse: impl FnOnce(String) -> Result<Id, brygga_domain::IdError>,
@@ -329,6 +372,9 @@ impl RemovedV1 {
         let mut e = Errors::default();
         let id = e.take("id", parse(self.id));
         version(self.version, &mut e);
+        if let Some(r) = &self.reason {
+            e.text("reason", r, limits::MAX_TITLE, false);
+        }
         match (id, e.0.is_empty()) {
             (Some(id), true) => Ok((id, self.version)),
             _ => Err(Rejection::InvalidPayload(e.0)),
@@ -349,6 +395,20 @@ impl OrganisationV1 {
         let id = e.take("id", OrgId::parse(self.id));
         version(self.version, &mut e);
         non_empty("name", &self.name, &mut e);
+        e.text("name", &self.name, limits::MAX_NAME, false);
+        e.text("description", &self.description, limits::MAX_DESCRIPTION, true);
+        if let Some(m) = &self.municipality {
+            e.text("municipality", m, limits::MAX_NAME, false);
+        }
+        e.texts("keywords", &self.keywords, limits::MAX_KEYWORDS, limits::MAX_KEYWORD);
+        e.texts("interests.themes", &self.interests.themes, limits::MAX_KEYWORDS, limits::MAX_KEYWORD);
+        e.list_len("nace", &self.nace, limits::MAX_CODES);
+        e.list_len("sni", &self.sni, limits::MAX_CODES);
+        e.list_len("participations", &self.participations, limits::MAX_PARTICIPATIONS);
+        for (i, p) in self.participations.iter().enumerate().take(limits::MAX_PARTICIPATIONS) {
+            e.text(&format!("participations[{i}].call_id"), &p.call_id, limits::MAX_KEYWORD, false);
+            e.text(&format!("participations[{i}].project_title"), &p.project_title, limits::MAX_TITLE, false);
+        }
         let org_number = self.org_number.as_deref().and_then(|n| e.take("org_number", OrgNumber::parse(n)));
         let kind = e.take(
             "kind",
@@ -448,6 +508,23 @@ impl CallV1 {
         let id = e.take("id", CallId::parse(self.id));
         version(self.version, &mut e);
         non_empty("title", &self.title, &mut e);
+        e.text("title", &self.title, limits::MAX_TITLE, false);
+        e.text("description", &self.description, limits::MAX_DESCRIPTION, true);
+        e.texts("keywords", &self.keywords, limits::MAX_KEYWORDS, limits::MAX_KEYWORD);
+        if let Some(a) = &self.action_type {
+            e.text("action_type", a, limits::MAX_KEYWORD, false);
+        }
+        if let Some(u) = &self.url {
+            if let Err(m) = limits::web_url(u) {
+                e.push("url", m);
+            }
+        }
+        if let Some(k) = &self.eligible_kinds {
+            e.list_len("eligible_kinds", k, limits::MAX_CODES);
+        }
+        if let Some(c) = &self.eligible_countries {
+            e.list_len("eligible_countries", c, 300);
+        }
         let programme = e.take(
             "programme",
             Programme::parse(&self.programme).ok_or_else(|| format!("{:?} is not a programme", self.programme)),

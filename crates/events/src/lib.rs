@@ -6,6 +6,7 @@
 
 mod envelope;
 mod inbound;
+pub mod limits;
 mod outbound;
 pub mod subject;
 

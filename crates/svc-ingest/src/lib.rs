@@ -6,7 +6,7 @@
 //! bus with the reason from [`brygga_events::Rejection`]; the next event is processed.
 
 use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
-use brygga_events::subject::{registry_call, registry_organisation, Stream};
+use brygga_events::subject::{inbound_call, inbound_organisation, registry_call, registry_organisation, Stream};
 use brygga_events::{
     decode, types, CallV1, CloudEvent, Decoded, Inbound, OrganisationV1, RegistryCallV1, RegistryOrganisationV1,
 };
@@ -115,17 +115,27 @@ pub async fn handle_batch(ingest: &Ingest, ds: Vec<Delivery>) -> Vec<Outcome> {
 fn check(ingest: &Ingest, d: &Delivery) -> Result<Decoded, Outcome> {
     let decoded = decode(&d.payload, ingest.max_event_bytes)
         .map_err(|rej| Outcome::Reject { code: rej.code().into(), reason: rej.to_string() })?;
-    subject_fits(&d.subject, &decoded).map_err(|reason| Outcome::Reject { code: "bad_envelope".into(), reason })?;
+    subject_fits(&ingest.prefix, &d.subject, &decoded)
+        .map_err(|reason| Outcome::Reject { code: "bad_envelope".into(), reason })?;
     Ok(decoded)
 }
 
-/// An organisation event must arrive on an organisation subject, a call event on a call subject.
-fn subject_fits(subject: &str, d: &Decoded) -> Result<(), String> {
-    let entity = if d.ty.starts_with("se.brygga.organisation.") { ".organisation." } else { ".call." };
-    if subject.contains(entity) {
+/// An event must arrive on the subject of its type (`organisation.registered.v1` on
+/// `{p}.in.v1.organisation.registered`): a registration published on the `removed` subject,
+/// or on a made-up one, is refused rather than applied.
+fn subject_fits(prefix: &str, subject: &str, d: &Decoded) -> Result<(), String> {
+    let expected = match d.ty.as_str() {
+        types::ORGANISATION_REGISTERED => inbound_organisation(prefix, "registered"),
+        types::ORGANISATION_UPDATED => inbound_organisation(prefix, "updated"),
+        types::ORGANISATION_REMOVED => inbound_organisation(prefix, "removed"),
+        types::CALL_PUBLISHED => inbound_call(prefix, "published"),
+        types::CALL_UPDATED => inbound_call(prefix, "updated"),
+        _ => inbound_call(prefix, "closed"),
+    };
+    if subject == expected {
         Ok(())
     } else {
-        Err(format!("event type {} does not belong on subject {subject}", d.ty))
+        Err(format!("subject: event type {} belongs on {expected}, not on {subject}", d.ty))
     }
 }
 

@@ -361,6 +361,49 @@ async fn poison_events_are_dead_lettered_and_the_next_is_processed(backend: Back
     h.stop().await;
 }
 
+/// The poison corpus (`tests/poison/`, one file per class, written by
+/// `scripts/poison-corpus.py`): each is dead-lettered once with its reason code and a reason
+/// naming its faulty fields, and the good event after them all is processed.
+async fn poison_corpus_is_dead_lettered_with_its_reason(backend: Backend) {
+    let h = Harness::start(backend).await;
+    seed(&h).await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../poison");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("tests/poison").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    assert!(files.len() >= 40, "at least 40 classes, found {}", files.len());
+    let mut by_seq = BTreeMap::new();
+    for f in &files {
+        let c: Value = serde_json::from_str(&std::fs::read_to_string(f).expect("read")).expect("json");
+        let payload = match c.get("payload_raw") {
+            Some(Value::String(raw)) => raw.clone().into_bytes(),
+            _ => serde_json::to_vec(&c["event"]).expect("event"),
+        };
+        let subject = format!("{}.in.v1.{}", h.p(), c["subject"].as_str().expect("subject"));
+        let class = c["class"].as_str().expect("class").to_owned();
+        let ack = h.bus.publish_raw(&subject, &class, "x", payload.into()).await.expect("publish");
+        by_seq.insert(ack.sequence, c);
+    }
+    h.org("ev-good-after-corpus", org("after-corpus", 1, "en", "ocean sensors", &["marine sensors"])).await;
+    h.settle().await;
+    let dead = h.read::<DeadLetterV1>(Stream::DeadLetters, &subject::dead_letters_all(h.p())).await;
+    let mut seen = BTreeSet::new();
+    for d in &dead {
+        let c = by_seq.get(&d.data.original_stream_sequence).unwrap_or_else(|| panic!("unexpected dead letter {d:?}"));
+        let class = c["class"].as_str().expect("class");
+        assert!(seen.insert(class.to_owned()), "{class} dead-lettered twice");
+        assert_eq!(d.data.reason_code, c["reason_code"].as_str().expect("code"), "{class}: {}", d.data.reason);
+        for needle in c["reason_contains"].as_array().expect("list") {
+            let needle = needle.as_str().expect("text");
+            assert!(d.data.reason.contains(needle), "{class}: reason {:?} lacks {needle:?}", d.data.reason);
+        }
+    }
+    let missing: Vec<_> =
+        by_seq.values().map(|c| c["class"].as_str().expect("class")).filter(|c| !seen.contains(*c)).collect();
+    assert!(missing.is_empty(), "not dead-lettered (so applied): {missing:?}");
+    assert!(h.recs().await.iter().any(|e| e.data.organisation_id == "after-corpus"), "the good event was processed");
+    h.stop().await;
+}
+
 /// What a consumer believes from the recommendation stream alone: each recommendation's
 /// latest revision and whether it is active. Panics if an (id, revision) arrives twice.
 fn consumer_view(recs: &[CloudEvent<RecommendationV1>]) -> BTreeMap<String, (u32, bool)> {
@@ -585,5 +628,6 @@ on_both!(
     closing_a_call_and_passing_deadlines_withdraw,
     poison_events_are_dead_lettered_and_the_next_is_processed,
     withdrawn_and_wanted_again_reaches_consumers,
-    versions_beyond_i64_are_refused
+    versions_beyond_i64_are_refused,
+    poison_corpus_is_dead_lettered_with_its_reason
 );
