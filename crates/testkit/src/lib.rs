@@ -96,3 +96,80 @@ impl Drop for TestDb {
         .join();
     }
 }
+
+/// A PostgreSQL cluster the test owns and may stop (`initdb` + `pg_ctl`, never the machine's
+/// shared server), on a free port, run as the `postgres` user when the test runs as root.
+/// `None` (with the reason) where PostgreSQL's binaries are absent.
+#[derive(Debug)]
+pub struct OwnedPostgres {
+    bin: PathBuf,
+    dir: TempDir,
+    pub port: u16,
+}
+
+impl OwnedPostgres {
+    pub fn start() -> Result<Self, String> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .map_err(|e| format!("no /usr/lib/postgresql: {e}"))?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .find(|b| b.join("initdb").is_file())
+            .ok_or("no initdb under /usr/lib/postgresql")?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+        let pg = Self { bin, dir, port };
+        std::process::Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(pg.dir.path())
+            .status()
+            .map_err(|e| e.to_string())?;
+        pg.run("initdb", &["-D", &pg.data(), "-A", "trust", "-U", "postgres", "--no-sync"])?;
+        pg.start_again()?;
+        Ok(pg)
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) -> Result<(), String> {
+        let exe = self.bin.join(tool);
+        let root = std::env::var("USER").map(|u| u == "root").unwrap_or(true);
+        let mut cmd = if root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            std::process::Command::new(&exe)
+        };
+        let out = cmd.args(args).output().map_err(|e| format!("{tool}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!("{tool} failed: {}", String::from_utf8_lossy(&out.stderr)))
+        }
+    }
+
+    /// Starts (or restarts) the server and waits until it accepts connections.
+    pub fn start_again(&self) -> Result<(), String> {
+        let opts =
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.path().display());
+        let log = self.dir.path().join("log").display().to_string();
+        self.run("pg_ctl", &["-D", &self.data(), "-l", &log, "-o", &opts, "-w", "start"])
+    }
+
+    /// Stops the server at once (`immediate`: as a crash would).
+    pub fn stop(&self) -> Result<(), String> {
+        self.run("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"])
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnedPostgres {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}

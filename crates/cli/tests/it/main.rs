@@ -257,3 +257,40 @@ async fn secrets_never_appear_in_output_logs_or_errors() {
     assert!(!err.contains("Wrong-NatsPw-1"), "{err}");
     check("a NATS error", &err);
 }
+
+/// Issue 7, bug 6: `/readyz` took 10 s to answer during a database outage. On a PostgreSQL
+/// the test owns and stops: 503 naming the database within a second, and ready again after.
+#[tokio::test]
+async fn readiness_answers_within_a_second_during_a_database_outage() {
+    let pg = match brygga_testkit::OwnedPostgres::start() {
+        Ok(pg) => pg,
+        Err(why) => {
+            eprintln!("SKIPPED: no PostgreSQL of the test's own: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let nats = brygga_testkit::nats().await;
+    let envs = [("NATS_URL", nats.url()), ("DATABASE_URL", pg.url()), ("BRYGGA_PREFIX", brygga_testkit::prefix())];
+    let (mut child, addr) = serve(dir.path(), &envs);
+    assert_eq!(get(&addr, "/readyz").0, 200);
+    pg.stop().expect("stop PostgreSQL");
+    let mut slowest = Duration::ZERO;
+    let mut last = (0, String::new());
+    for _ in 0..5 {
+        let t = Instant::now();
+        last = get(&addr, "/readyz");
+        slowest = slowest.max(t.elapsed());
+    }
+    assert_eq!(last.0, 503, "{}", last.1);
+    assert!(last.1.contains("database"), "{}", last.1);
+    assert!(slowest < Duration::from_secs(1), "readiness took {slowest:?}");
+    pg.start_again().expect("restart PostgreSQL");
+    let t = Instant::now();
+    while get(&addr, "/readyz").0 != 200 {
+        assert!(t.elapsed() < Duration::from_secs(30), "not ready again after the database returned");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+}
