@@ -29,6 +29,8 @@ use scope::{Changed, Scope};
 
 /// Registry events handled in one transaction at most.
 pub const BATCH: usize = 256;
+/// Organisations whose held recommendations are decoded at once while re-ranking.
+const SYNC_CHUNK: usize = 500;
 
 /// Durable consumer name, also the service name in dead letters.
 pub const DURABLE: &str = "matcher";
@@ -130,29 +132,12 @@ impl Matcher {
         let today = self.clock.today();
         let db = self.store.db();
         let plans = scope::affected(db, index, scope, today).await?;
-        let list: Vec<OrgId> = plans.keys().cloned().collect();
-        let mut active: HashMap<OrgId, Vec<Published>> = HashMap::new();
-        for p in recommendations::active_for_many(db, &list).await? {
-            active.entry(p.rec.org_id.clone()).or_default().push(p);
-        }
-        let none = Vec::new();
-        let desired: Vec<(OrgId, Vec<Recommendation>)> = plans
-            .iter()
-            .map(|(org, plan)| {
-                let d = scope::desired(index, org, plan, active.get(org).unwrap_or(&none), today);
-                (org.clone(), d)
-            })
-            .collect();
-        let is_active =
-            |r: &Recommendation| active.get(&r.org_id).is_some_and(|ps| ps.iter().any(|p| p.rec.id == r.id));
-        let new: Vec<uuid::Uuid> =
-            desired.iter().flat_map(|(_, d)| d).filter(|r| !is_active(r)).map(|r| r.id).collect();
-        let withdrawn = recommendations::withdrawn_revisions(db, &new).await?;
+        // In chunks: what each organisation holds is decoded for one chunk at a time, so a
+        // change that reaches thousands of organisations does not hold all their lists at once.
         let mut changes: Vec<Change> = Vec::new();
-        for (org, desired) in desired {
-            let current = active.remove(&org).unwrap_or_default();
-            let reason = |r: &Recommendation| index.withdraw_reason(r, today);
-            changes.extend(reconcile(desired, current, &withdrawn, self.ranker.min_score_delta, reason));
+        let all: Vec<(&OrgId, &scope::Plan)> = plans.iter().collect();
+        for chunk in all.chunks(SYNC_CHUNK) {
+            changes.extend(self.reconcile_chunk(index, chunk, today).await?);
         }
         if changes.is_empty() {
             return Ok(0);
@@ -169,6 +154,40 @@ impl Matcher {
         self.wake.notify_one();
         info!(changes = changes.len(), organisations = plans.len(), "recommendations changed");
         Ok(changes.len())
+    }
+
+    /// The changes of some organisations: what they hold against what their plans give.
+    async fn reconcile_chunk(
+        &self,
+        index: &Index,
+        chunk: &[(&OrgId, &scope::Plan)],
+        today: chrono::NaiveDate,
+    ) -> Result<Vec<Change>, StoreError> {
+        let db = self.store.db();
+        let list: Vec<OrgId> = chunk.iter().map(|(o, _)| (*o).clone()).collect();
+        let mut active: HashMap<OrgId, Vec<Published>> = HashMap::new();
+        for p in recommendations::active_for_many(db, &list).await? {
+            active.entry(p.rec.org_id.clone()).or_default().push(p);
+        }
+        let none = Vec::new();
+        let desired: Vec<(OrgId, Vec<Recommendation>)> = chunk
+            .iter()
+            .map(|(org, plan)| {
+                ((*org).clone(), scope::desired(index, org, plan, active.get(*org).unwrap_or(&none), today))
+            })
+            .collect();
+        let is_active =
+            |r: &Recommendation| active.get(&r.org_id).is_some_and(|ps| ps.iter().any(|p| p.rec.id == r.id));
+        let new: Vec<uuid::Uuid> =
+            desired.iter().flat_map(|(_, d)| d).filter(|r| !is_active(r)).map(|r| r.id).collect();
+        let withdrawn = recommendations::withdrawn_revisions(db, &new).await?;
+        let mut changes = Vec::new();
+        for (org, desired) in desired {
+            let current = active.remove(&org).unwrap_or_default();
+            let reason = |r: &Recommendation| index.withdraw_reason(r, today);
+            changes.extend(reconcile(desired, current, &withdrawn, self.ranker.min_score_delta, reason));
+        }
+        Ok(changes)
     }
 
     fn event(&self, c: &Change, caused_by: &BTreeSet<String>) -> Result<OutboxEvent, StoreError> {
