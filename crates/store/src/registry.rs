@@ -121,3 +121,9 @@ pub async fn calls(db: &impl ConnectionTrait) -> Result<Vec<Call>, StoreError> {
 pub async fn organisation_version(db: &impl ConnectionTrait, id: &OrgId) -> Result<Option<u64>, StoreError> {
     Ok(organisation::Entity::find_by_id(id.as_str()).one(db).await?.map(|r| r.version as u64))
 }
+
+/// What the store holds of an organisation's state (its JSON), if anything: `None` once it is
+/// removed (erased) or was never registered. For access and erasure requests, and their tests.
+pub async fn organisation_data(db: &impl ConnectionTrait, id: &OrgId) -> Result<Option<String>, StoreError> {
+    Ok(organisation::Entity::find_by_id(id.as_str()).one(db).await?.and_then(|r| r.data))
+}

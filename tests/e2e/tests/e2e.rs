@@ -488,6 +488,33 @@ async fn withdrawn_and_wanted_again_reaches_consumers(backend: Backend) {
     h.stop().await;
 }
 
+/// GDPR: `organisation.removed` erases what the store holds of the organisation (its state,
+/// description included) and withdraws every recommendation it receives or appears in.
+async fn removing_an_organisation_erases_it_and_withdraws_everything(backend: Backend) {
+    let h = Harness::start(backend).await;
+    seed(&h).await;
+    let id = OrgId::parse("havsoga").expect("id");
+    let stored = brygga_store::registry::organisation_data(h.store.db(), &id).await.expect("read");
+    assert!(stored.is_some_and(|d| d.contains("marine sensors")), "held before removal");
+    let recs = h.recs().await;
+    assert!(recs.iter().any(|e| e.data.target.kind == "partner" && e.data.target.id == "havsoga"), "a partner of uni");
+    let removed = json!({"id": "havsoga", "version": 2, "reason": "erasure request"});
+    h.publish(&subject::inbound_organisation(h.p(), "removed"), "ev-erase", types::ORGANISATION_REMOVED, removed).await;
+    h.settle().await;
+    assert_eq!(brygga_store::registry::organisation_data(h.store.db(), &id).await.expect("read"), None);
+    let active = brygga_store::recommendations::all_active(h.store.db()).await.expect("active");
+    assert!(
+        !active.iter().any(|p| p.rec.org_id == id || p.rec.target == Target::Partner(id.clone())),
+        "nothing active for or about the removed organisation"
+    );
+    assert_consumer_view_matches_store(&h).await;
+    // An older registration cannot bring it back.
+    h.org("ev-late", havsoga()).await;
+    h.settle().await;
+    assert_eq!(brygga_store::registry::organisation_data(h.store.db(), &id).await.expect("read"), None);
+    h.stop().await;
+}
+
 /// Issue 7, bug 4: a version of 2^63 or more was clamped to i64::MAX, after which the entity
 /// could never change again. It is refused, naming the field, and the entity stays changeable.
 async fn versions_beyond_i64_are_refused(backend: Backend) {
@@ -629,5 +656,6 @@ on_both!(
     poison_events_are_dead_lettered_and_the_next_is_processed,
     withdrawn_and_wanted_again_reaches_consumers,
     versions_beyond_i64_are_refused,
-    poison_corpus_is_dead_lettered_with_its_reason
+    poison_corpus_is_dead_lettered_with_its_reason,
+    removing_an_organisation_erases_it_and_withdraws_everything
 );
