@@ -22,8 +22,9 @@ def case(name, code, subject, event=None, raw=None, contains=()):
         c["event"] = event
     cases.append(c)
 
-def org(**changes):
-    e = copy.deepcopy(ORG)
+def with_data(base, **changes):
+    """`base` with these `data` fields set (None removes one)."""
+    e = copy.deepcopy(base)
     for k, v in changes.items():
         if v is None:
             e["data"].pop(k, None)
@@ -31,14 +32,8 @@ def org(**changes):
             e["data"][k] = v
     return e
 
-def call(**changes):
-    e = copy.deepcopy(CALL)
-    for k, v in changes.items():
-        if v is None:
-            e["data"].pop(k, None)
-        else:
-            e["data"][k] = v
-    return e
+org = lambda **changes: with_data(ORG, **changes)
+call = lambda **changes: with_data(CALL, **changes)
 
 def env(e, **changes):
     e = copy.deepcopy(e)
