@@ -23,8 +23,8 @@ pub struct Associations {
 
 impl Associations {
     /// Learns, for each term of `rows`, the terms of `columns` that co-occur with it in
-    /// `docs` (each a set of terms). A pair needs [`MIN_SHARED_DOCS`] documents and a lift
-    /// above [`MIN_LIFT`]; the [`TOP`] pairs by local mutual information (shared documents ×
+    /// `docs` (each a set of terms). A pair needs `MIN_SHARED_DOCS` (3) documents and a lift
+    /// above `MIN_LIFT` (2); the `TOP` (5) pairs by local mutual information (shared documents ×
     /// ln lift) are kept, weighted by `scale` × P(column term | row term).
     pub fn learn<'a, D, I>(docs: D, rows: &HashSet<&str>, columns: &HashSet<&str>, scale: f32) -> Self
     where

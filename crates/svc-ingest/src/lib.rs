@@ -2,7 +2,7 @@
 //! them, applies the version rule in the store, and announces accepted state on the
 //! registry subjects through the outbox, all in one transaction.
 //!
-//! Main items: [`run`], [`handle`]. Bad input is rejected to the dead-letter subject by the
+//! Main items: [`run`], [`handle_batch`]. Bad input is rejected to the dead-letter subject by the
 //! bus with the reason from [`brygga_events::Rejection`]; the next event is processed.
 
 use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
@@ -59,11 +59,6 @@ pub async fn run(
 
 /// Deliveries handled in one transaction at most.
 pub const BATCH: usize = 256;
-
-/// Handles one inbound delivery.
-pub async fn handle(ingest: &Ingest, d: Delivery) -> Outcome {
-    handle_batch(ingest, vec![d]).await.pop().unwrap_or(Outcome::Retry("no outcome".into()))
-}
 
 /// Handles a batch of inbound deliveries: each is decoded and checked on its own (bad input
 /// is rejected alone); the valid ones are applied in one transaction. A transient failure

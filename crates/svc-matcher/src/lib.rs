@@ -1,9 +1,13 @@
 //! The matcher service: keeps an in-memory matching index (loaded from the store, then
-//! updated from registry events), recomputes recommendations after every change and on a
-//! deadline sweep, and writes the differences (created / updated / withdrawn) and their
-//! events in one transaction; the outbox relay publishes them.
+//! updated from registry events), and for each batch of events re-ranks only the
+//! organisations the changes reach (`scope.rs`: holders of a changed target, and those whose
+//! top-k a new call or partner enters, which merge it into what they hold), plus a deadline
+//! sweep over the holders of expired calls. The differences (created / updated / withdrawn)
+//! and their events are written in one transaction per batch; the outbox relay publishes them.
+//! The index lock is held while a batch is handled, database reads included (one consumer
+//! loop per process; the sweep waits for it).
 //!
-//! Main items: [`Matcher`], [`run`]. Ranking itself lives in `brygga-domain`.
+//! Main items: [`Matcher`], [`Matcher::handle_batch`], [`run`]. Ranking lives in `brygga-domain`.
 
 use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
 use brygga_domain::{
@@ -73,11 +77,6 @@ impl Matcher {
     /// Runs `f` on the index (benchmarks and operator queries).
     pub async fn read_index<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
         f(&*self.index.lock().await)
-    }
-
-    /// Applies one registry event to the index and publishes what changed.
-    pub async fn handle(&self, d: Delivery) -> Outcome {
-        self.handle_batch(vec![d]).await.pop().unwrap_or(Outcome::Retry("no outcome".into()))
     }
 
     /// Applies a batch of registry events to the index (each checked on its own: bad ones are
