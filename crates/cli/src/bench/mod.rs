@@ -74,6 +74,20 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
+/// Milliseconds of `f` on each item, sorted.
+fn time_each<T, R>(items: &[T], f: impl Fn(&T) -> R) -> Vec<f64> {
+    sorted(
+        items
+            .iter()
+            .map(|x| {
+                let t = Instant::now();
+                std::hint::black_box(f(x));
+                ms(t)
+            })
+            .collect(),
+    )
+}
+
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
@@ -151,28 +165,10 @@ pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
 
     let step = |n: usize| (n / args.samples.max(1)).max(1);
     let call_ids: Vec<_> = fresh.calls().step_by(step(calls_n)).map(|c| c.id.clone()).collect();
-    let fanout = sorted(
-        call_ids
-            .iter()
-            .map(|id| {
-                let t = Instant::now();
-                std::hint::black_box(fresh.orgs_matching_call(id, snapshot));
-                ms(t)
-            })
-            .collect(),
-    );
+    let fanout = time_each(&call_ids, |id| fresh.orgs_matching_call(id, snapshot));
     let tantivy = tantivy_fanout(&fresh, &call_ids)?;
     let org_ids: Vec<OrgId> = fresh.orgs().step_by(step(orgs_n)).map(|o| o.id.clone()).collect();
-    let org_calls = sorted(
-        org_ids
-            .iter()
-            .map(|id| {
-                let t = Instant::now();
-                std::hint::black_box(fresh.call_scores(id));
-                ms(t)
-            })
-            .collect(),
-    );
+    let org_calls = time_each(&org_ids, |id| fresh.call_scores(id));
     println!(
         "  call → all organisations: p50 {:.2} ms, p99 {:.2} ms; tantivy BM25, same queries: {}",
         pct(&fanout, 0.5),

@@ -15,7 +15,7 @@ use crate::{Language, OrgId, Organisation};
 use chrono::NaiveDate;
 
 /// The score of `p` as a partner for `org` from their cosine: one formula for ranking, the
-/// candidate search and `partner_enters`, so the candidate bound cannot drift from the score.
+/// candidate search and `enters`, so the candidate bound cannot drift from the score.
 fn partner_raw(cos: f32, org: &Organisation, p: &Organisation) -> f32 {
     let complementary = org.kind.is_academic() != p.kind.is_academic();
     let shared = p.interest_missions.iter().any(|m| org.interest_missions.contains(m));

@@ -271,5 +271,5 @@ fn merging_a_new_target_into_held_lists_equals_ranking_again() {
     assert_eq!(merged, ix.recommend_kind(&farm, "partner", today));
     assert!(merged.iter().any(|r| r.target == t));
     assert!(ix.kinds_are_independent());
-    assert_eq!(ix.recommend(&farm, today).len(), ix.recommend(&farm, today).len());
+    assert!(ix.recommend(&farm, today).iter().any(|r| r.target == t), "the full ranking agrees");
 }
