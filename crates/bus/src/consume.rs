@@ -34,6 +34,20 @@ pub struct Delivery {
     pub delivered: i64,
 }
 
+impl Delivery {
+    /// The delivery a JetStream message makes.
+    pub(crate) fn of(msg: &Message) -> Self {
+        let (seq, delivered) = msg.info().map(|i| (i.stream_sequence, i.delivered)).unwrap_or((0, 1));
+        Self {
+            subject: msg.subject.to_string(),
+            payload: msg.payload.clone(),
+            headers: msg.headers.clone(),
+            stream_sequence: seq,
+            delivered,
+        }
+    }
+}
+
 /// What a handler decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -167,19 +181,7 @@ impl Bus {
         F: FnMut(Vec<Delivery>) -> Fut,
         Fut: Future<Output = Vec<Outcome>>,
     {
-        let deliveries: Vec<Delivery> = msgs
-            .iter()
-            .map(|msg| {
-                let (seq, delivered) = msg.info().map(|i| (i.stream_sequence, i.delivered)).unwrap_or((0, 1));
-                Delivery {
-                    subject: msg.subject.to_string(),
-                    payload: msg.payload.clone(),
-                    headers: msg.headers.clone(),
-                    stream_sequence: seq,
-                    delivered,
-                }
-            })
-            .collect();
+        let deliveries: Vec<Delivery> = msgs.iter().map(Delivery::of).collect();
         let mut outcomes = handler(deliveries.clone()).await;
         debug_assert_eq!(outcomes.len(), msgs.len(), "one outcome per delivery");
         // A handler that returned too few outcomes leaves the rest to be redelivered.

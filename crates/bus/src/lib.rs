@@ -2,11 +2,15 @@
 //! publishing that waits for the PubAck, and a consume loop that acks, retries with
 //! backoff, or dead-letters with a reason, and never ends silently.
 //!
-//! Main items: [`Bus`], [`ConsumerSpec`], [`Delivery`], [`Outcome`], [`Bus::consume`].
+//! Main items: [`Bus`], [`ConsumerSpec`], [`Delivery`], [`Outcome`], [`Bus::consume`],
+//! [`Bus::follow`] (every message of a stream from a sequence, unacknowledged), and
+//! [`lease::Leases`] (partitions shared among replicas).
 //! Only this crate knows about acks; it knows nothing of the database or the domain.
 
 mod connect;
 mod consume;
+mod follow;
+pub mod lease;
 mod publish;
 mod replay;
 
@@ -57,12 +61,23 @@ pub enum BusError {
     Replay { stream: String, message: String },
     #[error("reading consumer {name}: {message}")]
     ConsumerInfo { name: String, message: String },
+    #[error("partition leases in bucket {bucket}: {message}")]
+    Lease { bucket: String, message: String },
+    #[error("following stream {stream}: {message}")]
+    Follow { stream: String, message: String },
 }
 
 impl BusError {
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Unreachable { .. } | Self::Publish { .. } | Self::ConsumerInfo { .. })
+        matches!(
+            self,
+            Self::Unreachable { .. }
+                | Self::Publish { .. }
+                | Self::ConsumerInfo { .. }
+                | Self::Lease { .. }
+                | Self::Follow { .. }
+        )
     }
 }
 

@@ -3,11 +3,12 @@
 
 use brygga_bus::{Bus, ConsumerStats};
 use brygga_domain::{Catalogue, Clock};
+use brygga_events::subject::Stream;
 use brygga_runtime::secret::redact_url;
 use brygga_runtime::{Config, ExposeSecret, NatsServer};
 use brygga_store::Store;
 use brygga_svc_ingest::Ingest;
-use brygga_svc_matcher::{Loops, Matcher};
+use brygga_svc_matcher::{Loops, Matcher, Partitioning};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -109,13 +110,27 @@ pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: Canc
         )));
     }
     if matches!(role, Role::All | Role::Matcher) {
-        let matcher = Arc::new(Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock).await?);
+        // The stream position first, then the store: what the feed follows from is in the store.
+        let seen = bus.last_sequence(Stream::Registry).await?;
+        let partitions = cfg.matcher.partitions;
+        let matcher =
+            Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock, seen, partitions).await?;
+        let matcher = Arc::new(matcher);
         running_matcher = Some(matcher.clone());
-        let loops = Loops { outbox: poll, sweep_interval: Duration::from_secs(cfg.sweep_interval_secs) };
+        let loops = Loops {
+            outbox: poll,
+            sweep_interval: Duration::from_secs(cfg.sweep_interval_secs),
+            converge_after: Duration::from_secs(cfg.matcher.converge_after_secs),
+        };
+        let part = Partitioning {
+            replica: cfg.matcher.replica.clone().unwrap_or_else(default_replica),
+            lease_ttl: Duration::from_secs(cfg.matcher.lease_ttl_secs),
+        };
         tasks.push(tokio::spawn(brygga_svc_matcher::run(
             bus.clone(),
             matcher,
             loops,
+            part,
             matcher_stats.clone(),
             cancel.clone(),
         )));
@@ -133,6 +148,17 @@ pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: Canc
         matcher: running_matcher,
         tasks,
     })
+}
+
+/// A replica name unique to this process: the host (the pod name on Kubernetes) and the pid.
+fn default_replica() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "brygga".into());
+    format!("{host}-{}", std::process::id())
 }
 
 impl App {

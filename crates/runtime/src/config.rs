@@ -99,6 +99,32 @@ impl Default for NatsSettings {
     }
 }
 
+/// How matcher replicas share the work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatcherSettings {
+    /// Organisations are split into this many partitions by a hash of their id; each has a
+    /// durable consumer, and each is worked on by one replica at a time. More partitions than
+    /// replicas lets replicas be added later; changing it makes the new consumers replay the
+    /// registry stream (harmless, but work). 1-256.
+    pub partitions: u16,
+    /// A replica that stops renewing its partitions loses them after this many seconds, and
+    /// the others take them over.
+    pub lease_ttl_secs: u64,
+    /// This replica's name in the lease bucket (default: host name and process id).
+    pub replica: Option<String>,
+    /// Once no event has arrived for this many seconds, the matcher relearns its statistics
+    /// and re-ranks every organisation it holds, so that rankings no longer depend on the
+    /// order events came in (see the README's "Reliability").
+    pub converge_after_secs: u64,
+}
+
+impl Default for MatcherSettings {
+    fn default() -> Self {
+        Self { partitions: 1, lease_ttl_secs: 10, replica: None, converge_after_secs: 30 }
+    }
+}
+
 fn masked<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(_) => s.serialize_some(crate::secret::MASK),
@@ -137,6 +163,8 @@ pub struct Config {
     /// Largest inbound event, in bytes.
     pub max_event_bytes: usize,
     pub ranker: RankerConfig,
+    /// Matcher replicas and partitions.
+    pub matcher: MatcherSettings,
     /// How often the matcher re-checks deadlines, in seconds.
     pub sweep_interval_secs: u64,
     /// How often the outbox relay looks for unpublished rows, in milliseconds.
@@ -164,6 +192,7 @@ impl Default for Config {
             consumer: ConsumerSettings::default(),
             max_event_bytes: 256 * 1024,
             ranker: RankerConfig::default(),
+            matcher: MatcherSettings::default(),
             sweep_interval_secs: 300,
             outbox_poll_ms: 200,
             outbox_retention_secs: 3_600,
@@ -216,6 +245,12 @@ impl Config {
         }
         if self.consumer.max_deliver < 1 {
             return bad("consumer.max_deliver must be at least 1".into());
+        }
+        if !(1..=256).contains(&self.matcher.partitions) {
+            return bad(format!("matcher.partitions {} must be 1-256", self.matcher.partitions));
+        }
+        if self.matcher.lease_ttl_secs < 3 {
+            return bad(format!("matcher.lease_ttl_secs {} must be at least 3", self.matcher.lease_ttl_secs));
         }
         if self.ranker.floor > 100 {
             return bad("ranker.floor must be 0-100".into());

@@ -4,7 +4,7 @@ use crate::entity::recommendation as rec;
 use crate::StoreError;
 use brygga_domain::{Change, ChangeKind, OrgId, Published, Recommendation};
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Alias, Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
 
@@ -137,7 +137,11 @@ pub async fn holders(
 }
 
 /// Records each change's new state (call inside the transaction that enqueues its events),
-/// in multi-row statements of up to 200 rows.
+/// in multi-row statements of up to 200 rows. Revisions only move forward: a change whose
+/// revision is not above the stored one is ignored. Two writers that computed the same
+/// revision (a matcher replica still finishing a batch of a partition that another has just
+/// taken over) thus leave the first one's state, and the second one's event, having the same
+/// id, is dropped by the outbox: the store and the consumers agree.
 pub async fn apply(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), StoreError> {
     for chunk in changes.chunks(200) {
         let rows = chunk.iter().map(|c| rec::ActiveModel {
@@ -159,6 +163,10 @@ pub async fn apply(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), 
                 rec::Column::Data,
                 rec::Column::UpdatedAt,
             ])
+            .action_and_where(
+                Expr::col((rec::Entity, rec::Column::Revision))
+                    .lt(Expr::col((Alias::new("excluded"), rec::Column::Revision))),
+            )
             .to_owned();
         rec::Entity::insert_many(rows).on_conflict(on_conflict).exec_without_returning(db).await?;
     }

@@ -1,35 +1,39 @@
-//! The matcher service: keeps an in-memory matching index (loaded from the store, then
-//! updated from registry events), and for each batch of events re-ranks only the
-//! organisations the changes reach (`scope.rs`: holders of a changed target, and those whose
-//! top-k a new call or partner enters, which merge it into what they hold), plus a deadline
-//! sweep over the holders of expired calls. The differences (created / updated / withdrawn)
-//! and their events are written in one transaction per batch; the outbox relay publishes them.
-//! The index lock is held while a batch is handled, database reads included (one consumer
-//! loop per process; the sweep waits for it).
+//! The matcher service: keeps an in-memory matching index whole (loaded from the store, then
+//! following the registry stream: `feed.rs`), and re-ranks the organisations of the partitions
+//! this replica holds (`partition.rs`, leases in `brygga_bus::lease`, loops in `run.rs`).
+//!
+//! For each batch of registry events on a partition's durable consumer it waits until the index
+//! has seen them, then re-ranks only the organisations of that partition the changes reach
+//! (`scope.rs`: holders of a changed target, and those whose top-k a new call or partner
+//! enters, which merge it into what they hold), plus a deadline sweep over the holders of
+//! expired calls. The differences (created / updated / withdrawn) and their events are written
+//! in one transaction per batch; the outbox relay publishes them. The index is read-locked only
+//! while it is queried, never across database I/O; the feed write-locks it per batch.
 //!
 //! Main items: [`Matcher`], [`Matcher::handle_batch`], [`run`]. Ranking lives in `brygga-domain`.
 
-use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
+use brygga_bus::{Delivery, Outcome};
 use brygga_domain::{
-    recommendation_event_id, reconcile, Catalogue, Change, Clock, Index, OrgId, Published, RankerConfig,
-    Recommendation, Target,
+    recommendation_event_id, reconcile, Catalogue, Change, Clock, Index, OrgId, Published, RankerConfig, Recommendation,
 };
-use brygga_events::subject::{recommendation, Stream};
-use brygga_events::{
-    change_name, change_type, types, CloudEvent, RecommendationV1, RegistryCallV1, RegistryOrganisationV1,
-};
+use brygga_events::subject::recommendation;
+use brygga_events::{change_name, change_type, CloudEvent, RecommendationV1};
 use brygga_store::outbox::OutboxEvent;
 use brygga_store::{outbox, recommendations, registry, Store, StoreError, TransactionTrait};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::{Mutex, Notify};
-use tokio_util::sync::CancellationToken;
-use tracing::{info, instrument, warn};
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Notify, RwLock};
+use tracing::{debug, info, instrument};
 
+mod decode;
+mod feed;
+pub mod partition;
+mod run;
 mod scope;
 
-use scope::{Changed, Scope};
+pub use run::{run, Loops, Partitioning};
+use scope::Scope;
 
 /// Registry events handled in one transaction at most.
 pub const BATCH: usize = 256;
@@ -43,66 +47,113 @@ const SOURCE: &str = "urn:brygga:matcher";
 /// The matcher's state and settings.
 #[derive(Debug)]
 pub struct Matcher {
-    index: Mutex<Index>,
+    index: RwLock<Index>,
+    /// The last registry stream sequence the index has seen.
+    seen: watch::Sender<u64>,
     store: Store,
     prefix: String,
     ranker: RankerConfig,
     clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
+    partitions: u16,
+    /// When a batch was last handled (convergence waits for quiet).
+    last_batch: std::sync::Mutex<Instant>,
+    /// The index stamp (`Index::changes`) this replica last converged at.
+    converged: std::sync::Mutex<u64>,
+    /// A batch was handled since convergence last started: the feed may have been ahead of
+    /// the workers, so the stamp alone cannot tell that every list is canonical.
+    dirty: std::sync::atomic::AtomicBool,
 }
 
+/// How long a batch waits for the index to catch up with it before it is retried.
+const CATCH_UP: Duration = Duration::from_secs(30);
+
 impl Matcher {
-    /// Loads the index from the store.
+    /// Loads the index from the store. `seen` is the registry stream's last sequence read
+    /// *before* the store was (`Bus::last_sequence`): everything up to it is in the store, and
+    /// the feed follows the stream from the next one. `partitions` as in [`partition`].
     pub async fn load(
         store: Store,
         catalogue: Catalogue,
         prefix: &str,
         ranker: RankerConfig,
         clock: Arc<dyn Clock>,
+        seen: u64,
+        partitions: u16,
     ) -> Result<Self, StoreError> {
         let calls = registry::calls(store.db()).await?;
         let orgs = registry::organisations(store.db()).await?;
-        info!(calls = calls.len(), organisations = orgs.len(), "matching index loaded");
+        info!(calls = calls.len(), organisations = orgs.len(), seen, "matching index loaded");
         let index = Index::with(catalogue, ranker.clone(), calls, orgs);
+        let stamp = index.changes();
         Ok(Self {
-            index: Mutex::new(index),
+            index: RwLock::new(index),
+            seen: watch::Sender::new(seen),
             store,
             prefix: prefix.to_owned(),
             ranker,
             clock,
             wake: Arc::new(Notify::new()),
+            partitions: partitions.max(1),
+            last_batch: std::sync::Mutex::new(Instant::now()),
+            converged: std::sync::Mutex::new(stamp),
+            dirty: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
     /// Runs `f` on the index (benchmarks and operator queries).
     pub async fn read_index<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
-        f(&*self.index.lock().await)
+        f(&*self.index.read().await)
     }
 
-    /// Applies a batch of registry events to the index (each checked on its own: bad ones are
-    /// rejected alone), then re-ranks the union of the organisations they can change and
-    /// commits every change with its events in one transaction.
-    #[instrument(name = "matcher.handle", skip_all, fields(batch = ds.len()))]
-    pub async fn handle_batch(&self, ds: Vec<Delivery>) -> Vec<Outcome> {
-        let mut index = self.index.lock().await;
+    /// Whether `org` is re-ranked by the worker of partition `p`.
+    fn in_partition(&self, org: &OrgId, p: u16) -> bool {
+        partition::partition_of(org, self.partitions) == p
+    }
+
+    /// Waits until the index has seen stream sequence `seq`.
+    async fn caught_up(&self, seq: u64) -> bool {
+        let mut rx = self.seen.subscribe();
+        tokio::time::timeout(CATCH_UP, rx.wait_for(|s| *s >= seq)).await.is_ok_and(|r| r.is_ok())
+    }
+
+    /// Handles a batch of registry events for partition `p`: each is read on its own (a bad
+    /// one is dead-lettered by partition 0's worker and skipped by the others, so it is
+    /// reported once), then, once the index has seen them, the union of the partition's
+    /// organisations they can change is re-ranked and every change committed with its events
+    /// in one transaction.
+    #[instrument(name = "matcher.handle", skip_all, fields(batch = ds.len(), partition = p))]
+    pub async fn handle_batch(&self, p: u16, ds: Vec<Delivery>) -> Vec<Outcome> {
         let mut outcomes = Vec::with_capacity(ds.len());
         let mut changed = Vec::new();
         for d in &ds {
-            match apply(&mut index, d) {
+            match decode::decode(d) {
                 Ok(c) => {
-                    changed.push(c);
+                    changed.push(c.changed);
                     outcomes.push(Outcome::Ack);
                 }
-                Err(o) => outcomes.push(o),
+                Err(o) if p == 0 => outcomes.push(o),
+                Err(_) => {
+                    debug!(seq = d.stream_sequence, "bad registry event; partition 0 dead-letters it");
+                    outcomes.push(Outcome::Ack);
+                }
             }
         }
         if changed.is_empty() {
             return outcomes;
         }
-        let failure = match self.sync(&index, Scope::Changed(changed)).await {
-            Ok(_) => return outcomes,
-            Err(e) if e.is_retryable() => Outcome::Retry(e.to_string()),
-            Err(e) => Outcome::Reject { code: "processing_failed".into(), reason: e.to_string() },
+        self.touch();
+        let last = ds.iter().map(|d| d.stream_sequence).max().unwrap_or(0);
+        let failure = if !self.caught_up(last).await {
+            Outcome::Retry(format!("the index has not caught up with stream sequence {last}"))
+        } else {
+            let synced = self.sync(Scope::Changed(changed), |o| self.in_partition(o, p)).await;
+            self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+            match synced {
+                Ok(_) => return outcomes,
+                Err(e) if e.is_retryable() => Outcome::Retry(e.to_string()),
+                Err(e) => Outcome::Reject { code: "processing_failed".into(), reason: e.to_string() },
+            }
         };
         for o in outcomes.iter_mut().filter(|o| **o == Outcome::Ack) {
             *o = failure.clone();
@@ -110,33 +161,97 @@ impl Matcher {
         outcomes
     }
 
-    /// Withdraws what the clock retired: re-ranks only the organisations holding a call whose
-    /// last deadline has passed (or that is closed). Costs those recommendations, not N.
-    pub async fn sweep(&self) -> Result<usize, StoreError> {
-        let index = self.index.lock().await;
+    /// Withdraws what the clock retired for the organisations of partitions `mine`: re-ranks
+    /// only those holding a call whose last deadline has passed (or that is closed). Costs
+    /// those recommendations, not N.
+    pub async fn sweep(&self, mine: &BTreeSet<u16>) -> Result<usize, StoreError> {
         let today = self.clock.today();
-        let expired: Vec<String> = index
-            .calls()
-            .filter(|c| c.next_deadline(today).is_none() || c.status == brygga_domain::CallStatus::Closed)
-            .map(|c| c.id.to_string())
-            .collect();
+        let expired: Vec<String> = self
+            .read_index(|index| {
+                index
+                    .calls()
+                    .filter(|c| c.next_deadline(today).is_none() || c.status == brygga_domain::CallStatus::Closed)
+                    .map(|c| c.id.to_string())
+                    .collect()
+            })
+            .await;
         let holders = recommendations::holders(self.store.db(), "call", &expired).await?;
         let cause = format!("sweep:{today}");
-        self.sync(&index, Scope::Refill("call", holders.into_iter().map(|(o, _)| (o, cause.clone())).collect())).await
+        let scope = Scope::Refill("call", holders.into_iter().map(|(o, _)| (o, cause.clone())).collect());
+        self.sync(scope, |o| mine.contains(&partition::partition_of(o, self.partitions))).await
+    }
+
+    fn touch(&self) {
+        *self.last_batch.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+    }
+
+    /// How long no batch has been handled.
+    pub fn quiet_for(&self) -> Duration {
+        self.last_batch.lock().unwrap_or_else(std::sync::PoisonError::into_inner).elapsed()
+    }
+
+    /// Whether a batch was handled, or the index changed, since this replica last converged.
+    pub async fn needs_converging(&self) -> bool {
+        let stamp = *self.converged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.dirty.load(std::sync::atomic::Ordering::SeqCst) || self.read_index(Index::changes).await != stamp
+    }
+
+    /// Makes the rankings of partitions `mine` canonical: relearns the index's statistics from
+    /// every document (so it ranks as one built from the same documents at once, whatever order
+    /// they came in), then re-ranks each organisation from scratch, in chunks, each its own
+    /// transaction. Between relearnings an incrementally kept index ranks new documents with
+    /// older statistics and keeps held lists as they were judged, so the order of events shows
+    /// in the rankings until this runs; it runs once events have been quiet for a while
+    /// (`run.rs`), and costs a re-rank of every organisation held. Returns the changes made.
+    pub async fn converge(&self, mine: &BTreeSet<u16>) -> Result<usize, StoreError> {
+        self.dirty.store(false, std::sync::atomic::Ordering::SeqCst);
+        let stamp = {
+            let mut index = self.index.write().await;
+            index.relearn();
+            index.changes()
+        };
+        let orgs: Vec<OrgId> = self
+            .read_index(|ix| {
+                ix.orgs()
+                    .map(|o| o.id.clone())
+                    .filter(|o| mine.contains(&partition::partition_of(o, self.partitions)))
+                    .collect()
+            })
+            .await;
+        let cause = format!("converge:{stamp}");
+        let mut changes = 0;
+        for chunk in orgs.chunks(SYNC_CHUNK) {
+            let scope = Scope::Full(chunk.iter().map(|o| (o.clone(), cause.clone())).collect());
+            match self.sync(scope, |_| true).await {
+                Ok(n) => changes += n,
+                Err(e) => {
+                    self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return Err(e);
+                }
+            }
+        }
+        *self.converged.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = stamp;
+        info!(organisations = orgs.len(), changes, "rankings converged");
+        Ok(changes)
+    }
+
+    /// Every partition (one replica, or a test): for [`Matcher::sweep`].
+    pub fn all_partitions(&self) -> BTreeSet<u16> {
+        (0..self.partitions).collect()
     }
 
     /// Computes the recommendations of the organisations in `scope`, compares them with what
     /// is active, and commits the changes with their events. Returns how many changes were made.
-    async fn sync(&self, index: &Index, scope: Scope) -> Result<usize, StoreError> {
+    async fn sync(&self, scope: Scope, mine: impl Fn(&OrgId) -> bool) -> Result<usize, StoreError> {
         let today = self.clock.today();
         let db = self.store.db();
-        let plans = scope::affected(db, index, scope, today).await?;
+        let plans = scope::affected(db, &self.index, scope, today, mine).await?;
         // In chunks: what each organisation holds is decoded for one chunk at a time, so a
         // change that reaches thousands of organisations does not hold all their lists at once.
         let mut changes: Vec<Change> = Vec::new();
         let all: Vec<(&OrgId, &scope::Plan)> = plans.iter().collect();
         for chunk in all.chunks(SYNC_CHUNK) {
-            changes.extend(self.reconcile_chunk(index, chunk, today).await?);
+            changes.extend(self.reconcile_chunk(chunk, today).await?);
         }
         if changes.is_empty() {
             return Ok(0);
@@ -158,7 +273,6 @@ impl Matcher {
     /// The changes of some organisations: what they hold against what their plans give.
     async fn reconcile_chunk(
         &self,
-        index: &Index,
         chunk: &[(&OrgId, &scope::Plan)],
         today: chrono::NaiveDate,
     ) -> Result<Vec<Change>, StoreError> {
@@ -169,17 +283,23 @@ impl Matcher {
             active.entry(p.rec.org_id.clone()).or_default().push(p);
         }
         let none = Vec::new();
-        let desired: Vec<(OrgId, Vec<Recommendation>)> = chunk
-            .iter()
-            .map(|(org, plan)| {
-                ((*org).clone(), scope::desired(index, org, plan, active.get(*org).unwrap_or(&none), today))
+        let desired: Vec<(OrgId, Vec<Recommendation>)> = self
+            .read_index(|index| {
+                chunk
+                    .iter()
+                    .map(|(org, plan)| {
+                        let held = active.get(*org).unwrap_or(&none);
+                        ((*org).clone(), scope::desired(index, org, plan, held, today))
+                    })
+                    .collect()
             })
-            .collect();
+            .await;
         let is_active =
             |r: &Recommendation| active.get(&r.org_id).is_some_and(|ps| ps.iter().any(|p| p.rec.id == r.id));
         let new: Vec<uuid::Uuid> =
             desired.iter().flat_map(|(_, d)| d).filter(|r| !is_active(r)).map(|r| r.id).collect();
         let withdrawn = recommendations::withdrawn_revisions(db, &new).await?;
+        let index = self.index.read().await;
         let mut changes = Vec::new();
         for (org, desired) in desired {
             let current = active.remove(&org).unwrap_or_default();
@@ -206,91 +326,4 @@ impl Matcher {
             payload,
         })
     }
-}
-
-/// Applies one registry event to the index; returns what changed, with the events that caused
-/// it, or how the delivery ends when it is bad.
-fn apply(index: &mut Index, d: &Delivery) -> Result<Changed, Outcome> {
-    let reject = |reason: String| Outcome::Reject { code: "invalid_payload".into(), reason };
-    let env: CloudEvent<serde_json::Value> = serde_json::from_slice(&d.payload)
-        .map_err(|e| Outcome::Reject { code: "malformed_json".into(), reason: e.to_string() })?;
-    match env.ty.as_str() {
-        types::REGISTRY_ORGANISATION => {
-            let data: RegistryOrganisationV1 = serde_json::from_value(env.data).map_err(|e| reject(e.to_string()))?;
-            let org_id = OrgId::parse(&data.id).map_err(|_| reject(format!("bad organisation id {:?}", data.id)))?;
-            match data.organisation {
-                Some(o) => {
-                    index.upsert_org(o.into_domain().map_err(|e| reject(e.to_string()))?);
-                }
-                None => index.remove_org(&org_id),
-            }
-            Ok(Changed { target: Target::Partner(org_id), causes: vec![data.caused_by, env.id] })
-        }
-        types::REGISTRY_CALL => {
-            let data: RegistryCallV1 = serde_json::from_value(env.data).map_err(|e| reject(e.to_string()))?;
-            let call_id =
-                brygga_domain::CallId::parse(&data.id).map_err(|_| reject(format!("bad call id {:?}", data.id)))?;
-            match data.call {
-                Some(c) => {
-                    index.upsert_call(c.into_domain().map_err(|e| reject(e.to_string()))?);
-                }
-                None => index.remove_call(&call_id),
-            }
-            Ok(Changed { target: Target::Call(call_id), causes: vec![data.caused_by, env.id] })
-        }
-        other => Err(Outcome::Reject { code: "unknown_type".into(), reason: format!("unknown event type {other:?}") }),
-    }
-}
-
-/// Settings of the matcher's loops.
-#[derive(Debug, Clone, Copy)]
-pub struct Loops {
-    pub outbox: brygga_relay::Timing,
-    pub sweep_interval: Duration,
-}
-
-/// Runs the consumer, the deadline sweep and the outbox relay until `cancel` fires.
-pub async fn run(
-    bus: Bus,
-    matcher: Arc<Matcher>,
-    loops: Loops,
-    stats: Arc<ConsumerStats>,
-    cancel: CancellationToken,
-) -> Result<(), brygga_bus::BusError> {
-    let relay = tokio::spawn(brygga_relay::run(
-        bus.clone(),
-        matcher.store.clone(),
-        format!("{}.rec.", matcher.prefix),
-        loops.outbox,
-        matcher.wake.clone(),
-        cancel.clone(),
-    ));
-    let sweeper = {
-        let (m, cancel) = (matcher.clone(), cancel.clone());
-        tokio::spawn(async move {
-            loop {
-                // The first sweep runs at start: catches deadlines that passed while down.
-                if let Err(e) = m.sweep().await {
-                    warn!(error = %e, "deadline sweep failed; will retry");
-                }
-                tokio::select! {
-                    _ = cancel.cancelled() => break,
-                    _ = tokio::time::sleep(loops.sweep_interval) => {}
-                }
-            }
-        })
-    };
-    let spec = ConsumerSpec { stream: Stream::Registry, durable: DURABLE.into() };
-    let m = matcher.clone();
-    let result = bus
-        .consume_batches(spec, &stats, cancel, BATCH, |ds| {
-            let m = m.clone();
-            async move { m.handle_batch(ds).await }
-        })
-        .await;
-    let _ = sweeper.await;
-    let _ = relay.await;
-    let [acked, retried, dead, errors] = stats.get();
-    info!(acked, retried, dead_lettered = dead, stream_errors = errors, "matcher stopped");
-    result
 }

@@ -10,6 +10,7 @@ use brygga_domain::{enters_top_k, Index, OrgId, Recommendation, Target, TARGET_K
 use brygga_store::{recommendations, DatabaseConnection, StoreError};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tokio::sync::RwLock;
 
 /// One entity a registry event changed, and the events that caused it.
 #[derive(Debug)]
@@ -37,22 +38,34 @@ pub(crate) enum Scope {
     Changed(Vec<Changed>),
     /// These organisations' lists of one kind (the sweep: calls), each with its cause.
     Refill(&'static str, Vec<(OrgId, String)>),
+    /// These organisations from scratch (convergence after relearning), each with its cause.
+    Full(Vec<(OrgId, String)>),
 }
 
-/// The organisations to re-rank, each with how and why.
+/// The organisations to re-rank that `mine` accepts (the replica's partition), each with how
+/// and why. The index is read-locked only while it is queried, never across database reads.
 pub(crate) async fn affected(
     db: &DatabaseConnection,
-    index: &Index,
+    index: &RwLock<Index>,
     scope: Scope,
     today: NaiveDate,
+    mine: impl Fn(&OrgId) -> bool,
 ) -> Result<BTreeMap<OrgId, Plan>, StoreError> {
     let mut out: BTreeMap<OrgId, Plan> = BTreeMap::new();
     let changed = match scope {
         Scope::Refill(kind, orgs) => {
-            for (o, cause) in orgs {
+            for (o, cause) in orgs.into_iter().filter(|(o, _)| mine(o)) {
                 let plan = out.entry(o).or_default();
                 plan.causes.insert(cause);
                 plan.refill.insert(kind);
+            }
+            return Ok(out);
+        }
+        Scope::Full(orgs) => {
+            for (o, cause) in orgs.into_iter().filter(|(o, _)| mine(o)) {
+                let plan = out.entry(o).or_default();
+                plan.causes.insert(cause);
+                plan.full = true;
             }
             return Ok(out);
         }
@@ -68,29 +81,38 @@ pub(crate) async fn affected(
         let by_id: HashMap<&str, &Changed> = of_kind.iter().map(|c| (c.target.id(), *c)).collect();
         let kind: &'static str = if kind == "partner" { "partner" } else { "call" };
         for (org, target) in recommendations::holders(db, kind, &ids).await? {
+            if !mine(&org) {
+                continue;
+            }
             if let Some(c) = by_id.get(target.as_str()) {
                 plan(&mut out, org, &c.causes).refill.insert(kind);
             }
         }
         // Those whose top-k a changed target enters, judged on the scores they hold.
-        let candidates: Vec<(&Changed, Vec<(OrgId, u8)>)> = of_kind
-            .iter()
-            .map(|c| {
-                let found = match &c.target {
-                    Target::Partner(p) => index.orgs_matching_partner(p),
-                    Target::Call(call) => index.orgs_matching_call(call, today),
-                    _ => Vec::new(),
-                };
-                (*c, found)
-            })
-            .collect();
+        let (candidates, k) = {
+            let index = index.read().await;
+            let found: Vec<(&Changed, Vec<(OrgId, u8)>)> = of_kind
+                .iter()
+                .map(|c| {
+                    let found = match &c.target {
+                        Target::Partner(p) => index.orgs_matching_partner(p),
+                        Target::Call(call) => index.orgs_matching_call(call, today),
+                        _ => Vec::new(),
+                    };
+                    (*c, found.into_iter().filter(|(o, _)| mine(o)).collect())
+                })
+                .collect();
+            (found, index.top_k(kind))
+        };
         let all: BTreeSet<&OrgId> = candidates.iter().flat_map(|(_, v)| v.iter().map(|(o, _)| o)).collect();
         let all: Vec<OrgId> = all.into_iter().cloned().collect();
         let held = recommendations::held_scores(db, kind, &all).await?;
-        let (none, k) = (Vec::new(), index.top_k(kind));
+        let none = Vec::new();
         for (c, found) in candidates {
             if let Target::Partner(p) = &c.target {
-                plan(&mut out, p.clone(), &c.causes).full = true;
+                if mine(p) {
+                    plan(&mut out, p.clone(), &c.causes).full = true;
+                }
             }
             for (o, score) in found {
                 if enters_top_k(c.target.id(), score, k, held.get(&o).unwrap_or(&none)) {

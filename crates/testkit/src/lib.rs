@@ -3,6 +3,7 @@
 //! subject prefix per test. Dev-dependency only.
 
 pub mod auth;
+pub mod fixtures;
 
 use brygga_runtime::NatsServer;
 use sea_orm::{ConnectionTrait, Database};

@@ -9,7 +9,8 @@ use brygga_events::{types, CloudEvent, DeadLetterV1, RecommendationV1};
 use brygga_runtime::{ConsumerSettings, StreamSettings};
 use brygga_store::Store;
 use brygga_svc_ingest::Ingest;
-use brygga_svc_matcher::{Loops, Matcher};
+use brygga_svc_matcher::{Loops, Matcher, Partitioning};
+use brygga_testkit::fixtures::{call, consumer_view, org};
 use brygga_testkit::{Backend, TestDb, TestNats};
 use chrono::NaiveDate;
 use futures_util::StreamExt;
@@ -52,7 +53,7 @@ impl Harness {
         let (catalogue, _) = Catalogue::shipped();
         let clock = Arc::new(ManualClock::on(date("2026-08-17")));
         let matcher = Arc::new(
-            Matcher::load(store.clone(), catalogue, &prefix, RankerConfig::default(), clock.clone())
+            Matcher::load(store.clone(), catalogue, &prefix, RankerConfig::default(), clock.clone(), 0, 1)
                 .await
                 .expect("matcher"),
         );
@@ -65,13 +66,20 @@ impl Harness {
             wake: Arc::new(Notify::new()),
         };
         let poll = brygga_relay::Timing { poll: Duration::from_millis(50), retention: Duration::from_secs(3600) };
-        let loops = Loops { outbox: poll, sweep_interval: Duration::from_secs(3600) };
+        // Convergence is left to the replica tests (crates/cli/tests/it/replicas.rs): here each
+        // test counts the events it causes.
+        let loops = Loops {
+            outbox: poll,
+            sweep_interval: Duration::from_secs(3600),
+            converge_after: Duration::from_secs(3600),
+        };
         let tasks = vec![
             tokio::spawn(brygga_svc_ingest::run(bus.clone(), ingest, poll, ingest_stats.clone(), cancel.clone())),
             tokio::spawn(brygga_svc_matcher::run(
                 bus.clone(),
                 matcher.clone(),
                 loops,
+                Partitioning { replica: format!("{prefix}-matcher"), lease_ttl: Duration::from_secs(10) },
                 Arc::new(ConsumerStats::default()),
                 cancel.clone(),
             )),
@@ -125,23 +133,6 @@ impl Harness {
             t.await.expect("task").expect("service ended cleanly");
         }
     }
-}
-
-fn org(id: &str, version: u64, lang: &str, description: &str, keywords: &[&str]) -> Value {
-    json!({
-        "id": id, "version": version, "name": format!("Org {id}"), "kind": "sme", "country": "SE", "nuts": "SE221",
-        "nace": ["26.51"], "description": description, "description_language": lang, "keywords": keywords,
-        "interests": {"missions": ["ocean"], "themes": []}, "preferred_language": lang,
-        "consent": {"contact": true, "partner_suggestions": true}
-    })
-}
-
-fn call(id: &str, version: u64, title: &str, description: &str, deadline: &str) -> Value {
-    json!({
-        "id": id, "version": version, "programme": "horizon_europe", "title": title, "description": description,
-        "keywords": [], "deadlines": [deadline], "missions": ["ocean"], "status": "open",
-        "url": format!("https://example.org/{id}")
-    })
 }
 
 /// The seeded Swedish marine-sensor organisation, version 1.
@@ -251,7 +242,7 @@ async fn redelivery_and_repeats_do_not_duplicate(backend: Backend) {
     h.org("ev-org-1-again", havsoga()).await;
     h.org("ev-org-1-old", org("havsoga", 0, "sv", "something else", &[])).await;
     // A matcher restart re-reads the registry and recomputes: still nothing new.
-    h.matcher.sweep().await.expect("sweep");
+    h.matcher.sweep(&h.matcher.all_partitions()).await.expect("sweep");
     h.settle().await;
     assert_eq!(h.recs().await.len(), before, "no duplicates on redelivery, repeats or recomputation");
     h.stop().await;
@@ -283,7 +274,7 @@ async fn closing_a_call_and_passing_deadlines_withdraw(backend: Backend) {
     // The manufacturing call's deadline passes: the sweep withdraws what was recommended.
     let active_before = recs.iter().filter(|e| e.data.target.id == "HORIZON-CL4-2027-01-MAT-PROD-02").count();
     h.clock.set(date("2027-02-03"));
-    h.matcher.sweep().await.expect("sweep");
+    h.matcher.sweep(&h.matcher.all_partitions()).await.expect("sweep");
     h.settle().await;
     let after = h.recs().await;
     let gone = after
@@ -402,28 +393,6 @@ async fn poison_corpus_is_dead_lettered_with_its_reason(backend: Backend) {
     assert!(missing.is_empty(), "not dead-lettered (so applied): {missing:?}");
     assert!(h.recs().await.iter().any(|e| e.data.organisation_id == "after-corpus"), "the good event was processed");
     h.stop().await;
-}
-
-/// What a consumer believes from the recommendation stream alone: each recommendation's
-/// latest revision and whether it is active. Panics if an (id, revision) arrives twice.
-fn consumer_view(recs: &[CloudEvent<RecommendationV1>]) -> BTreeMap<String, (u32, bool)> {
-    let mut seen = BTreeSet::new();
-    let mut view = BTreeMap::new();
-    for e in recs {
-        let d = &e.data;
-        assert!(
-            seen.insert((d.recommendation_id.clone(), d.revision)),
-            "{} r{} twice",
-            d.recommendation_id,
-            d.revision
-        );
-        let active = e.ty != types::RECOMMENDATION_WITHDRAWN;
-        let entry = view.entry(d.recommendation_id.clone()).or_insert((d.revision, active));
-        if d.revision >= entry.0 {
-            *entry = (d.revision, active);
-        }
-    }
-    view
 }
 
 /// The consumer's view equals the store's active set (issue 7, bug 2: recommendations

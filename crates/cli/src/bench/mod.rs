@@ -186,7 +186,7 @@ pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
     drop(fresh);
 
     let t_sweep = Instant::now();
-    matcher.sweep().await?;
+    matcher.sweep(&matcher.all_partitions()).await?;
     let sweep_s = t_sweep.elapsed().as_secs_f64();
     println!("  deadline sweep: {sweep_s:.2} s; peak resident memory after the load: {peak_rss:.0} MB");
 

@@ -1,6 +1,8 @@
 //! The `brygga` binary as a user runs it: one-line errors, the F&T importer, the operator
 //! endpoints, and a clean drain on SIGTERM.
 
+mod replicas;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -101,8 +103,13 @@ fn get(addr: &str, path: &str) -> (u16, String) {
 
 /// `brygga serve` with its operator endpoints on a free port: the process and their address.
 fn serve(data_dir: &std::path::Path, envs: &[(&str, String)]) -> (std::process::Child, String) {
+    serve_as("all", data_dir, envs)
+}
+
+/// As [`serve`], in one role (`all`, `ingest`, `matcher`).
+fn serve_as(role: &str, data_dir: &std::path::Path, envs: &[(&str, String)]) -> (std::process::Child, String) {
     let mut child = brygga()
-        .arg("serve")
+        .args(["serve", "--role", role])
         .env("BRYGGA_DATA_DIR", data_dir)
         .env("BRYGGA_HTTP_ADDR", "127.0.0.1:0")
         .envs(envs.iter().map(|(k, v)| (k, v)))

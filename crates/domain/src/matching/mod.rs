@@ -218,6 +218,8 @@ pub struct Index {
     call_postings: Postings,
     org_postings: Postings,
     changes_since_learn: usize,
+    /// Changes ever made (a stamp: equal stamps, equal index).
+    changes: u64,
 }
 
 impl Index {
@@ -262,6 +264,7 @@ impl Index {
             call_postings: Postings::default(),
             org_postings: Postings::default(),
             changes_since_learn: 0,
+            changes: 0,
         };
         ix.rebuild();
         ix
@@ -333,9 +336,24 @@ impl Index {
         self.orgs.remove(id).is_some()
     }
 
+    /// How many changes the index has taken since it was built: equal stamps, equal index.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Learns the statistics from every document now held, if anything changed since they
+    /// were last learned. Afterwards the index is what [`Index::with`] would build from the
+    /// same documents, whatever order they came in: rankings are then canonical.
+    pub fn relearn(&mut self) {
+        if self.changes_since_learn > 0 {
+            self.rebuild();
+        }
+    }
+
     /// Counts a change; rebuilds once [`RELEARN_SHARE`] of the documents changed since the
     /// last rebuild (so a burst of events costs a few passes, not one per event).
     fn changed(&mut self) {
+        self.changes += 1;
         self.changes_since_learn += 1;
         let corpus = (self.orgs.len() + self.calls.len()) as f32;
         if self.changes_since_learn as f32 >= RELEARN_SHARE * corpus {

@@ -273,3 +273,29 @@ fn merging_a_new_target_into_held_lists_equals_ranking_again() {
     assert!(ix.kinds_are_independent());
     assert!(ix.recommend(&farm, today).iter().any(|r| r.target == t), "the full ranking agrees");
 }
+
+#[test]
+fn relearned_after_any_order_the_index_ranks_as_one_built_at_once() {
+    let built = fish_farm_index(RankerConfig::default());
+    let (calls, orgs): (Vec<Call>, Vec<Organisation>) =
+        (built.calls().cloned().collect(), built.orgs().cloned().collect());
+    let at_once = Index::with(catalogue(), RankerConfig::default(), calls.clone(), orgs.clone());
+    // Organisations first, in reverse, then the calls: other term ids, other relearn points.
+    let mut arrived = Index::new(catalogue(), RankerConfig::default());
+    for o in orgs.iter().rev() {
+        arrived.upsert_org(o.clone());
+    }
+    for c in calls.iter().rev() {
+        arrived.upsert_call(c.clone());
+    }
+    let before = arrived.changes();
+    arrived.relearn();
+    assert_eq!(arrived.changes(), before, "relearning is not a change");
+    let today = date("2026-06-01");
+    let ranked = |ix: &Index, o: &OrgId| -> Vec<(Target, u8)> {
+        ix.recommend(o, today).into_iter().map(|r| (r.target, r.score)).collect()
+    };
+    for o in &orgs {
+        assert_eq!(ranked(&arrived, &o.id), ranked(&at_once, &o.id), "{}", o.id);
+    }
+}

@@ -1,0 +1,72 @@
+//! The one decode path of the registry events the matcher reads: what an event does to the
+//! index, and which target it changed (with the events that caused it).
+
+use crate::scope::Changed;
+use brygga_bus::{Delivery, Outcome};
+use brygga_domain::{Call, CallId, Index, OrgId, Organisation, Target};
+use brygga_events::{types, CloudEvent, RegistryCallV1, RegistryOrganisationV1};
+
+/// What one registry event does to the index.
+#[derive(Debug)]
+pub(crate) enum Update {
+    Org(Box<Organisation>),
+    OrgRemoved(OrgId),
+    Call(Box<Call>),
+    CallClosed(CallId),
+}
+
+impl Update {
+    pub(crate) fn apply(self, index: &mut Index) {
+        match self {
+            Self::Org(o) => {
+                index.upsert_org(*o);
+            }
+            Self::OrgRemoved(id) => index.remove_org(&id),
+            Self::Call(c) => {
+                index.upsert_call(*c);
+            }
+            Self::CallClosed(id) => index.remove_call(&id),
+        }
+    }
+}
+
+/// A registry event, read.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    pub(crate) update: Update,
+    pub(crate) changed: Changed,
+}
+
+/// Reads one registry event, or says how its delivery ends when it is bad.
+pub(crate) fn decode(d: &Delivery) -> Result<Decoded, Outcome> {
+    let reject = |reason: String| Outcome::Reject { code: "invalid_payload".into(), reason };
+    let env: CloudEvent<serde_json::Value> = serde_json::from_slice(&d.payload)
+        .map_err(|e| Outcome::Reject { code: "malformed_json".into(), reason: e.to_string() })?;
+    match env.ty.as_str() {
+        types::REGISTRY_ORGANISATION => {
+            let data: RegistryOrganisationV1 = serde_json::from_value(env.data).map_err(|e| reject(e.to_string()))?;
+            let org_id = OrgId::parse(&data.id).map_err(|_| reject(format!("bad organisation id {:?}", data.id)))?;
+            let update = match data.organisation {
+                Some(o) => Update::Org(Box::new(o.into_domain().map_err(|e| reject(e.to_string()))?)),
+                None => Update::OrgRemoved(org_id.clone()),
+            };
+            Ok(Decoded {
+                update,
+                changed: Changed { target: Target::Partner(org_id), causes: vec![data.caused_by, env.id] },
+            })
+        }
+        types::REGISTRY_CALL => {
+            let data: RegistryCallV1 = serde_json::from_value(env.data).map_err(|e| reject(e.to_string()))?;
+            let call_id = CallId::parse(&data.id).map_err(|_| reject(format!("bad call id {:?}", data.id)))?;
+            let update = match data.call {
+                Some(c) => Update::Call(Box::new(c.into_domain().map_err(|e| reject(e.to_string()))?)),
+                None => Update::CallClosed(call_id.clone()),
+            };
+            Ok(Decoded {
+                update,
+                changed: Changed { target: Target::Call(call_id), causes: vec![data.caused_by, env.id] },
+            })
+        }
+        other => Err(Outcome::Reject { code: "unknown_type".into(), reason: format!("unknown event type {other:?}") }),
+    }
+}

@@ -1,0 +1,47 @@
+//! Events as tests write them: organisations and calls as inbound payloads, and what a
+//! consumer believes after reading the recommendation stream.
+
+use brygga_events::{types, CloudEvent, RecommendationV1};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An inbound organisation payload (a Swedish SME interested in the ocean mission).
+pub fn org(id: &str, version: u64, lang: &str, description: &str, keywords: &[&str]) -> Value {
+    json!({
+        "id": id, "version": version, "name": format!("Org {id}"), "kind": "sme", "country": "SE", "nuts": "SE221",
+        "nace": ["26.51"], "description": description, "description_language": lang, "keywords": keywords,
+        "interests": {"missions": ["ocean"], "themes": []}, "preferred_language": lang,
+        "consent": {"contact": true, "partner_suggestions": true}
+    })
+}
+
+/// An inbound call payload (Horizon Europe, ocean mission, open).
+pub fn call(id: &str, version: u64, title: &str, description: &str, deadline: &str) -> Value {
+    json!({
+        "id": id, "version": version, "programme": "horizon_europe", "title": title, "description": description,
+        "keywords": [], "deadlines": [deadline], "missions": ["ocean"], "status": "open",
+        "url": format!("https://example.org/{id}")
+    })
+}
+
+/// What a consumer believes from the recommendation stream alone: each recommendation's
+/// latest revision and whether it is active. Panics if an (id, revision) arrives twice.
+pub fn consumer_view(recs: &[CloudEvent<RecommendationV1>]) -> BTreeMap<String, (u32, bool)> {
+    let mut seen = BTreeSet::new();
+    let mut view = BTreeMap::new();
+    for e in recs {
+        let d = &e.data;
+        assert!(
+            seen.insert((d.recommendation_id.clone(), d.revision)),
+            "{} r{} twice",
+            d.recommendation_id,
+            d.revision
+        );
+        let active = e.ty != types::RECOMMENDATION_WITHDRAWN;
+        let entry = view.entry(d.recommendation_id.clone()).or_insert((d.revision, active));
+        if d.revision >= entry.0 {
+            *entry = (d.revision, active);
+        }
+    }
+    view
+}
