@@ -15,6 +15,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+/// The longest wait before a message is tried again while a dependency is unavailable.
+const UNAVAILABLE_PAUSE: Duration = Duration::from_secs(5);
+
 /// Which durable consumer to run.
 #[derive(Debug, Clone)]
 pub struct ConsumerSpec {
@@ -57,20 +60,32 @@ pub enum Outcome {
     Retry(String),
     /// A permanent failure (bad input): dead-letter with the reason, then terminate.
     Reject { code: String, reason: String },
+    /// A dependency (the database) is away: every message would fail alike. Redelivered after
+    /// a backoff of at most 5 s, never dead-lettered for it, and the loop pauses before it
+    /// handles more, so an outage of any length costs no message.
+    Unavailable(String),
 }
 
-/// Counters of one consume loop.
+/// Counters of one consume loop. `acked`, `retried` and `dead_lettered` count deliveries by
+/// how they ended; `redelivered` counts the deliveries that were not a message's first (after a
+/// retry, a crash, or an acknowledgement that did not arrive), so `acked - redelivered` is a
+/// lower bound of the distinct messages acknowledged.
 #[derive(Debug, Default)]
 pub struct ConsumerStats {
     pub acked: AtomicU64,
     pub retried: AtomicU64,
     pub dead_lettered: AtomicU64,
     pub stream_errors: AtomicU64,
+    pub redelivered: AtomicU64,
 }
 
 impl ConsumerStats {
+    /// `[acked, retried, dead_lettered, stream_errors]`.
     pub fn get(&self) -> [u64; 4] {
         [&self.acked, &self.retried, &self.dead_lettered, &self.stream_errors].map(|a| a.load(Ordering::Relaxed))
+    }
+    pub fn redelivered(&self) -> u64 {
+        self.redelivered.load(Ordering::Relaxed)
     }
 }
 
@@ -167,8 +182,11 @@ impl Bus {
                         }
                     }
                 }
-                if !batch.is_empty() {
-                    self.process(&spec, stats, batch, &mut handler).await;
+                if batch.is_empty() {
+                    continue;
+                }
+                if let Some(wait) = self.process(&spec, stats, batch, &mut handler).await {
+                    pause(&cancel, wait).await;
                 }
             }
         }
@@ -176,7 +194,15 @@ impl Bus {
         Ok(())
     }
 
-    async fn process<F, Fut>(&self, spec: &ConsumerSpec, stats: &ConsumerStats, msgs: Vec<Message>, handler: &mut F)
+    /// Handles one batch and finishes every delivery; when a dependency was unavailable, how
+    /// long to wait before handling more.
+    async fn process<F, Fut>(
+        &self,
+        spec: &ConsumerSpec,
+        stats: &ConsumerStats,
+        msgs: Vec<Message>,
+        handler: &mut F,
+    ) -> Option<Duration>
     where
         F: FnMut(Vec<Delivery>) -> Fut,
         Fut: Future<Output = Vec<Outcome>>,
@@ -186,17 +212,27 @@ impl Bus {
         debug_assert_eq!(outcomes.len(), msgs.len(), "one outcome per delivery");
         // A handler that returned too few outcomes leaves the rest to be redelivered.
         outcomes.resize(msgs.len(), Outcome::Retry("no outcome from the handler".into()));
+        let unavailable = outcomes
+            .iter()
+            .zip(&deliveries)
+            .filter(|(o, _)| matches!(o, Outcome::Unavailable(_)))
+            .map(|(_, d)| self.backoff(d.delivered).min(UNAVAILABLE_PAUSE))
+            .max();
         let finishing = msgs
             .iter()
             .zip(&deliveries)
             .zip(outcomes)
             .map(|((msg, d), outcome)| self.finish(spec, stats, msg, d, outcome));
         futures_util::future::join_all(finishing).await;
+        unavailable
     }
 
     /// Ends one delivery in exactly one of ack, nak-with-backoff, or dead-letter-then-term.
     async fn finish(&self, spec: &ConsumerSpec, stats: &ConsumerStats, msg: &Message, d: &Delivery, outcome: Outcome) {
         let (seq, delivered) = (d.stream_sequence, d.delivered);
+        if delivered > 1 {
+            stats.redelivered.fetch_add(1, Ordering::Relaxed);
+        }
         let max = self.consumers.max_deliver;
         let result = match outcome {
             Outcome::Ack => {
@@ -207,6 +243,12 @@ impl Bus {
                 stats.retried.fetch_add(1, Ordering::Relaxed);
                 let delay = self.backoff(delivered);
                 warn!(durable = %spec.durable, seq, delivered, ?delay, %reason, "transient failure; will retry");
+                msg.ack_with(AckKind::Nak(Some(delay))).await
+            }
+            Outcome::Unavailable(reason) => {
+                stats.retried.fetch_add(1, Ordering::Relaxed);
+                let delay = self.backoff(delivered).min(UNAVAILABLE_PAUSE);
+                warn!(durable = %spec.durable, seq, delivered, ?delay, %reason, "a dependency is unavailable; waiting for it");
                 msg.ack_with(AckKind::Nak(Some(delay))).await
             }
             Outcome::Retry(reason) => {

@@ -141,8 +141,18 @@ impl Leases {
                     self.held.insert(p, Held { revision, renewed: Instant::now() });
                 }
                 Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
-                    warn!(partition = p, "lease taken over by another replica");
-                    self.held.remove(&p);
+                    // Still ours if the key says so: an earlier renewal was stored but its
+                    // acknowledgement was lost (a server restart), so the revision moved on.
+                    let entry = self.kv.entry(format!("p.{p}")).await.map_err(|e| self.err(e))?;
+                    match entry.filter(|e| e.operation == kv::Operation::Put && e.value == me) {
+                        Some(e) => {
+                            self.held.insert(p, Held { revision: e.revision, renewed: Instant::now() });
+                        }
+                        None => {
+                            warn!(partition = p, "lease taken over by another replica");
+                            self.held.remove(&p);
+                        }
+                    }
                 }
                 Err(e) => return Err(self.err(e)),
             }

@@ -60,7 +60,8 @@ pub async fn connect_bus(cfg: &Config) -> anyhow::Result<(Bus, Option<NatsServer
     Ok((bus, nats, redact_url(&url)))
 }
 
-/// Connects to the configured database (or the SQLite file in `data_dir`) and migrates it;
+/// Connects to the configured database (or the SQLite file in `data_dir`) and migrates it, or,
+/// with `migrate_on_start = false` (Kubernetes, where the Job migrates), waits for its schema;
 /// returns the store and the database as it may be shown.
 pub async fn connect_store(cfg: &Config) -> anyhow::Result<(Store, String)> {
     let (db_url, database) = match &cfg.database_url {
@@ -71,7 +72,11 @@ pub async fn connect_store(cfg: &Config) -> anyhow::Result<(Store, String)> {
         }
     };
     let store = Store::connect(&db_url).await?;
-    store.migrate().await?;
+    if cfg.migrate_on_start {
+        store.migrate().await?;
+    } else {
+        store.wait_for_schema(Duration::from_secs(cfg.schema_wait_secs)).await?;
+    }
     Ok((store, database))
 }
 

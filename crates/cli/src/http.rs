@@ -83,5 +83,12 @@ async fn metrics(State(p): State<Probe>) -> impl IntoResponse {
     for (service, stats) in &p.services {
         let _ = writeln!(out, "brygga_stream_errors_total{{service=\"{service}\"}} {}", stats.get()[3]);
     }
+    out.push_str(
+        "# HELP brygga_redeliveries_total Deliveries that were not a message's first (counted in brygga_events_total too).\n\
+         # TYPE brygga_redeliveries_total counter\n",
+    );
+    for (service, stats) in &p.services {
+        let _ = writeln!(out, "brygga_redeliveries_total{{service=\"{service}\"}} {}", stats.redelivered());
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

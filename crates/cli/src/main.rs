@@ -78,6 +78,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args) => bench::run(cfg, args).await,
         Command::Serve { role } => serve(cfg, role).await,
         Command::Migrate => {
+            // Migrating is this command's job, whatever `migrate_on_start` says for services.
+            let cfg = Config { migrate_on_start: true, ..cfg };
             let (_, db) = app::connect_store(&cfg).await?;
             println!("migrations applied to {db}");
             Ok(())

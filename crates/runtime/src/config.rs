@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Stream settings applied when streams are created or updated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct StreamSettings {
     pub replicas: usize,
     /// How long messages are kept, in days (0 = forever).
@@ -32,7 +32,7 @@ impl Default for StreamSettings {
 
 /// Durable consumer settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ConsumerSettings {
     /// Deliveries before a failing message is dead-lettered.
     pub max_deliver: i64,
@@ -141,7 +141,7 @@ fn redacted<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::O
 
 /// Everything a Brygga process can be configured with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// NATS server URL(s), comma-separated; without it the CLI starts its own nats-server.
     /// May carry credentials, so it is a secret: printed redacted.
@@ -175,6 +175,10 @@ pub struct Config {
     pub shutdown_timeout_secs: u64,
     /// Evaluate deadlines as of this date instead of today (snapshots, demos).
     pub as_of: Option<NaiveDate>,
+    /// Apply migrations at start (the embedded default). `false`: wait for another process (the
+    /// migration Job) to have applied them, at most `schema_wait_secs`.
+    pub migrate_on_start: bool,
+    pub schema_wait_secs: u64,
     /// Where `serve` answers `/healthz`, `/readyz` and `/metrics` (e.g. `0.0.0.0:8080`); none: off.
     pub http_addr: Option<std::net::SocketAddr>,
 }
@@ -198,10 +202,18 @@ impl Default for Config {
             outbox_retention_secs: 3_600,
             shutdown_timeout_secs: 20,
             as_of: None,
+            migrate_on_start: true,
+            schema_wait_secs: 300,
             http_addr: None,
         }
     }
 }
+
+/// `BRYGGA_*` variables that are not settings: the config file's path, the nats-server binary
+/// to start, and the test suite's own. Every other `BRYGGA_*` must name a setting: a typo
+/// (`BRYGGA_RANKER__FLOR`) is an error, not silently ignored.
+const NOT_SETTINGS: [&str; 6] =
+    ["config", "nats_server", "test_postgres_url", "test_log_dir", "faults_full", "update_schemas"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -222,7 +234,7 @@ impl Config {
             fig = fig.merge(Toml::file(f));
         }
         fig = fig
-            .merge(Env::prefixed("BRYGGA_").split("__").ignore(&["config"]))
+            .merge(Env::prefixed("BRYGGA_").split("__").ignore(&NOT_SETTINGS))
             .merge(Env::raw().only(&["NATS_URL", "DATABASE_URL"]).map(|k| k.as_str().to_ascii_lowercase().into()));
         let cfg: Config = fig.extract().map_err(|e| ConfigError::Invalid(one_line(&e)))?;
         cfg.validate()?;

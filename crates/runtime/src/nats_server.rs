@@ -41,29 +41,42 @@ impl NatsServer {
         let bin = find_binary().ok_or(NatsServerError::NotFound)?;
         let dir_err = |source| NatsServerError::DataDir { path: store_dir.to_owned(), source };
         std::fs::create_dir_all(store_dir).map_err(dir_err)?;
-        let port = free_port().map_err(|source| NatsServerError::Spawn { path: bin.clone(), source })?;
-        let mut cmd = Command::new(&bin);
-        if let Some(text) = config {
-            let file = store_dir.join("nats-server.conf");
-            std::fs::write(&file, text).map_err(dir_err)?;
-            cmd.arg("-c").arg(file);
+        let file = store_dir.join("nats-server.conf");
+        match config {
+            Some(text) => std::fs::write(&file, text).map_err(dir_err)?,
+            None => match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(dir_err(e)),
+                _ => {}
+            },
         }
-        let child = cmd
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store_dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| NatsServerError::Spawn { path: bin, source })?;
+        let port = free_port().map_err(|source| NatsServerError::Spawn { path: bin.clone(), source })?;
+        let child = spawn(&bin, store_dir, port)?;
         let server = Self { child, port, store: store_dir.to_owned() };
+        server.ready().await?;
+        Ok(server)
+    }
+
+    async fn ready(&self) -> Result<(), NatsServerError> {
         for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Ok(server);
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Err(NatsServerError::NotReady(port))
+        Err(NatsServerError::NotReady(self.port))
+    }
+
+    /// Kills the server at once (SIGKILL, as a crash would) and waits for it to exit; the
+    /// store stays, and [`start_again`](Self::start_again) brings it back on the same port.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// Starts the server again on the same port, store and configuration.
+    pub async fn start_again(&mut self) -> Result<(), NatsServerError> {
+        let bin = find_binary().ok_or(NatsServerError::NotFound)?;
+        self.child = spawn(&bin, &self.store, self.port)?;
+        self.ready().await
     }
 
     pub fn url(&self) -> String {
@@ -77,6 +90,22 @@ impl NatsServer {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// `nats-server -js` on `port`, storing in `store_dir`, with the configuration file there if any.
+fn spawn(bin: &Path, store_dir: &Path, port: u16) -> Result<Child, NatsServerError> {
+    let mut cmd = Command::new(bin);
+    let file = store_dir.join("nats-server.conf");
+    if file.is_file() {
+        cmd.arg("-c").arg(file);
+    }
+    cmd.args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(store_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| NatsServerError::Spawn { path: bin.to_owned(), source })
 }
 
 fn free_port() -> std::io::Result<u16> {

@@ -31,6 +31,8 @@ pub enum StoreError {
     Corrupt { what: &'static str, id: String, message: String },
     #[error("version {version} of {id} does not fit the store (at most 2^63 - 1)")]
     VersionOutOfRange { id: String, version: u64 },
+    #[error("the database schema is not current after {waited} s (pending: {pending}); run `brygga migrate` or the migration Job")]
+    SchemaNotReady { waited: u64, pending: String },
     #[error("creating the directory of the SQLite file {path}: {source}")]
     Dir { path: String, source: std::io::Error },
 }
@@ -40,7 +42,34 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Connect { .. } | Self::Db(_))
     }
+
+    /// The database itself is away (unreachable, shutting down, out of disk, read-only), as
+    /// opposed to this one statement failing: every message would fail alike, so consumers
+    /// wait for it instead of spending a message's deliveries (see `Outcome::Unavailable`).
+    pub fn is_unavailable(&self) -> bool {
+        use sea_orm::sqlx::Error as Sqlx;
+        use sea_orm::RuntimeErr;
+        let sqlx_down = |e: &Sqlx| match e {
+            Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_) => true,
+            Sqlx::Protocol(_) => true,
+            // PostgreSQL: connection exceptions (08…) and operator intervention (57P…:
+            // shutdown, cannot connect now); SQLite: disk full (13), read-only (8), I/O (10).
+            Sqlx::Database(d) => d.code().is_some_and(|c| {
+                c.starts_with("08") || c.starts_with("57P") || ["13", "8", "10"].contains(&c.as_ref())
+            }),
+            _ => false,
+        };
+        match self {
+            Self::Connect { .. } => true,
+            Self::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => true,
+            Self::Db(DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) => sqlx_down(e),
+            _ => false,
+        }
+    }
 }
+
+/// The PostgreSQL advisory lock key migrators take (any fixed number; "brygga" in ASCII).
+const MIGRATION_LOCK: i64 = 0x62_72_79_67_67_61;
 
 /// A database handle.
 #[derive(Debug, Clone)]
@@ -81,9 +110,44 @@ impl Store {
         Ok(format!("sqlite://{}?mode=rwc", path.display()))
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations. On PostgreSQL under a transaction-scoped advisory lock, so
+    /// migrators that start together (a Job and a pod, two Jobs) run one after the other and
+    /// the later finds nothing to do. SQLite has one writer anyway.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Migrator::up(&self.db, None).await.map_err(StoreError::Migrate)
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return Migrator::up(&self.db, None).await.map_err(StoreError::Migrate);
+        }
+        let txn = self.db.begin().await.map_err(StoreError::Migrate)?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await
+            .map_err(StoreError::Migrate)?;
+        Migrator::up(&txn, None).await.map_err(StoreError::Migrate)?;
+        txn.commit().await.map_err(StoreError::Migrate)
+    }
+
+    /// Migrations not yet applied (their names); empty when the schema is current.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        let pending = Migrator::get_pending_migrations(&self.db).await.map_err(StoreError::Migrate)?;
+        Ok(pending.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// Waits until the schema is current (another process migrates: the Kubernetes Job), at
+    /// most `timeout`; the services call this instead of migrating when told not to.
+    pub async fn wait_for_schema(&self, timeout: Duration) -> Result<(), StoreError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let pending = match self.pending_migrations().await {
+                Ok(p) if p.is_empty() => return Ok(()),
+                Ok(p) => p.join(", "),
+                // No migration table yet: nothing has migrated.
+                Err(e) => e.to_string(),
+            };
+            if tokio::time::Instant::now() >= deadline {
+                return Err(StoreError::SchemaNotReady { waited: timeout.as_secs(), pending });
+            }
+            tracing::info!(%pending, "waiting for the database schema (migrations run elsewhere)");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 
     pub fn db(&self) -> &DatabaseConnection {

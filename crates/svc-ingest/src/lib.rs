@@ -88,14 +88,16 @@ pub async fn handle_batch(ingest: &Ingest, ds: Vec<Delivery>) -> Vec<Outcome> {
             }
         }
         Err(e) if e.is_retryable() => {
+            let failed = if e.is_unavailable() { Outcome::Unavailable } else { Outcome::Retry };
             for (i, _) in &valid {
-                outcomes[*i] = Outcome::Retry(e.to_string());
+                outcomes[*i] = failed(e.to_string());
             }
         }
         Err(_) => {
             for (i, d) in &valid {
                 outcomes[*i] = match persist(ingest, &[d]).await {
                     Ok(_) => Outcome::Ack,
+                    Err(e) if e.is_unavailable() => Outcome::Unavailable(e.to_string()),
                     Err(e) if e.is_retryable() => Outcome::Retry(e.to_string()),
                     Err(e) => Outcome::Reject { code: "processing_failed".into(), reason: e.to_string() },
                 };

@@ -12,6 +12,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+/// How long the feed waits for a message before it checks that it is not stuck.
+const WATCH: Duration = Duration::from_secs(2);
+
 /// Applies the registry stream to the index until `cancel` fires; reopens after errors from
 /// the sequence after the last one applied.
 pub(crate) async fn follow(bus: Bus, m: Arc<Matcher>, cancel: CancellationToken) {
@@ -28,11 +31,24 @@ pub(crate) async fn follow(bus: Bus, m: Arc<Matcher>, cancel: CancellationToken)
             }
         };
         let mut chunks = std::pin::pin!(stream.ready_chunks(BATCH));
+        let mut behind = 0;
         loop {
             let chunk = tokio::select! {
                 _ = cancel.cancelled() => return,
-                c = chunks.next() => c,
+                c = tokio::time::timeout(WATCH, chunks.next()) => c,
             };
+            let Ok(chunk) = chunk else {
+                // Quiet: fine if the stream has nothing new. If it has and nothing comes, the
+                // consumer was lost (a server restart) before the client noticed: reopen.
+                let last = bus.last_sequence(Stream::Registry).await.unwrap_or(0);
+                behind = if last > *m.seen.borrow() { behind + 1 } else { 0 };
+                if behind >= 2 {
+                    warn!(seen = *m.seen.borrow(), last, "the registry feed is stuck behind the stream; reopening");
+                    break;
+                }
+                continue;
+            };
+            behind = 0;
             let Some(chunk) = chunk else { break };
             let mut last = None;
             let mut failed = false;

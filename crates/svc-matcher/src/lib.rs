@@ -151,6 +151,7 @@ impl Matcher {
             self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
             match synced {
                 Ok(_) => return outcomes,
+                Err(e) if e.is_unavailable() => Outcome::Unavailable(e.to_string()),
                 Err(e) if e.is_retryable() => Outcome::Retry(e.to_string()),
                 Err(e) => Outcome::Reject { code: "processing_failed".into(), reason: e.to_string() },
             }

@@ -42,6 +42,21 @@ pub(crate) enum Scope {
     Full(Vec<(OrgId, String)>),
 }
 
+/// One entry per changed target, with the causes of all its events: a batch may hold several
+/// events of one entity (updates, redeliveries), and each target must enter a list once.
+fn coalesce(changed: Vec<Changed>) -> Vec<Changed> {
+    let mut by_target: BTreeMap<(&'static str, String), Changed> = BTreeMap::new();
+    for c in changed {
+        match by_target.entry((c.target.kind(), c.target.id().to_owned())) {
+            std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().causes.extend(c.causes),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(c);
+            }
+        }
+    }
+    by_target.into_values().collect()
+}
+
 /// The organisations to re-rank that `mine` accepts (the replica's partition), each with how
 /// and why. The index is read-locked only while it is queried, never across database reads.
 pub(crate) async fn affected(
@@ -69,7 +84,7 @@ pub(crate) async fn affected(
             }
             return Ok(out);
         }
-        Scope::Changed(c) => c,
+        Scope::Changed(c) => coalesce(c),
     };
     for kind in ["partner", "call"] {
         let of_kind: Vec<&Changed> = changed.iter().filter(|c| c.target.kind() == kind).collect();

@@ -78,6 +78,27 @@ async fn transient_failures_retry_then_succeed() {
             .await;
     assert_eq!(seen, 3);
     assert_eq!(stats.get(), [1, 2, 0, 0]);
+    assert_eq!(stats.redelivered(), 2, "the second and third deliveries");
+}
+
+/// A database outage longer than `max_deliver` attempts costs no message: `Unavailable` is
+/// retried without being dead-lettered.
+#[tokio::test]
+async fn an_unavailable_dependency_is_waited_for_beyond_max_deliver() {
+    let nats = brygga_testkit::nats().await;
+    let bus = bus(&nats.url()).await;
+    bus.publish_raw(&subject::inbound_call(bus.prefix(), "published"), "e1", "t", "{}".into()).await.expect("publish");
+    let (stats, seen) = run_until(&bus, 6, |delivered| {
+        if delivered < 6 {
+            Outcome::Unavailable("database unreachable".into())
+        } else {
+            Outcome::Ack
+        }
+    })
+    .await;
+    assert_eq!(seen, 6, "past max_deliver = 3");
+    assert_eq!(stats.get(), [1, 5, 0, 0], "acked on the sixth delivery, nothing dead-lettered");
+    assert_eq!(bus.last_sequence(Stream::DeadLetters).await.expect("dead letters"), 0);
 }
 
 #[tokio::test]
@@ -114,6 +135,7 @@ async fn a_rejected_message_is_dead_lettered_at_once_and_the_next_is_handled() {
     })
     .await;
     assert_eq!(stats.get(), [1, 0, 1, 0]);
+    assert_eq!(stats.redelivered(), 0);
     assert_eq!(dead_letters(&bus, 1).await[0].reason_code, "invalid_payload");
 }
 

@@ -1,6 +1,8 @@
 //! The `brygga` binary as a user runs it: one-line errors, the F&T importer, the operator
 //! endpoints, and a clean drain on SIGTERM.
 
+mod cluster;
+mod faults;
 mod replicas;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,6 +29,8 @@ fn config_errors_are_one_clear_line() {
     assert!(err.contains("/nonexistent/brygga.toml does not exist"), "{err}");
     let err = one_line_error(brygga().arg("config").env("BRYGGA_RANKER__FLOOR", "lots").output().expect("run"));
     assert!(err.to_lowercase().contains("ranker.floor") && err.contains("lots"), "{err}");
+    let err = one_line_error(brygga().arg("config").env("BRYGGA_RANKER__FLOR", "40").output().expect("run"));
+    assert!(err.contains("flor"), "a mistyped setting is an error naming it: {err}");
     let err = one_line_error(brygga().arg("config").env("BRYGGA_PREFIX", "a.b").output().expect("run"));
     assert!(err.contains("prefix"), "{err}");
     let err = one_line_error(brygga().args(["import-topics", "x.jsonl"]).output().expect("run"));
@@ -106,15 +110,22 @@ fn serve(data_dir: &std::path::Path, envs: &[(&str, String)]) -> (std::process::
     serve_as("all", data_dir, envs)
 }
 
-/// As [`serve`], in one role (`all`, `ingest`, `matcher`).
+/// As [`serve`], in one role (`all`, `ingest`, `matcher`). Its log (warnings) goes to
+/// `$BRYGGA_TEST_LOG_DIR/<pid>.log` when that is set, else nowhere.
 fn serve_as(role: &str, data_dir: &std::path::Path, envs: &[(&str, String)]) -> (std::process::Child, String) {
+    let log_dir = std::env::var_os("BRYGGA_TEST_LOG_DIR").map(std::path::PathBuf::from);
+    let log = || -> Stdio {
+        let Some(dir) = &log_dir else { return Stdio::null() };
+        let file = dir.join(format!("{role}-{}.log", uuid::Uuid::new_v4().simple()));
+        std::fs::File::create(file).map(Stdio::from).unwrap_or_else(|_| Stdio::null())
+    };
     let mut child = brygga()
         .args(["serve", "--role", role])
         .env("BRYGGA_DATA_DIR", data_dir)
         .env("BRYGGA_HTTP_ADDR", "127.0.0.1:0")
         .envs(envs.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log())
         .spawn()
         .expect("spawn");
     let mut line = String::new();
@@ -139,6 +150,7 @@ fn serve_answers_probes_then_drains_and_exits_cleanly_on_sigterm() {
             "{metrics}"
         );
         assert!(metrics.contains(&format!("brygga_stream_errors_total{{service=\"{service}\"}} 0")), "{metrics}");
+        assert!(metrics.contains(&format!("brygga_redeliveries_total{{service=\"{service}\"}} 0")), "{metrics}");
     }
     assert_eq!(get(addr, "/nothing").0, 404);
     let pid = child.id().to_string();

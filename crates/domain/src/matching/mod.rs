@@ -53,7 +53,7 @@ use terms::{SparseVec, Terms};
 
 /// Tunable ranking settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RankerConfig {
     /// Recommendations scoring below this (0-100) are not made: no padding.
     pub floor: u8,

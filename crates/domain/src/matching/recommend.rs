@@ -69,7 +69,10 @@ impl Index {
         let cfg = &self.ranker;
         let Some(o) = self.orgs.get(org_id).filter(|o| o.org.consent.contact) else { return Vec::new() };
         let mut recs: Vec<Recommendation> = held.into_iter().filter(|r| !new.contains(&r.target)).collect();
-        for t in new {
+        for (i, t) in new.iter().enumerate() {
+            if new[..i].contains(t) {
+                continue; // named twice (two events of one entity in a batch): one entry
+            }
             let rec = match t {
                 Target::Call(c) => self.calls.get(c).and_then(|e| self.call_rec(o, e, today)),
                 Target::Partner(p) => self.orgs.get(p).and_then(|p| self.partner_rec(o, p)),

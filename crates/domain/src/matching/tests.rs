@@ -267,7 +267,10 @@ fn merging_a_new_target_into_held_lists_equals_ranking_again() {
     ix.upsert_org(org("aa-fish", OrgKind::University, "Aquaculture farms raising healthy fish", Language::En));
     let t = Target::Partner(OrgId::parse("aa-fish").expect("id"));
     assert!(ix.enters(&farm, &t, &held.iter().map(|r| (r.target.id().to_owned(), r.score)).collect::<Vec<_>>(), today));
+    let twice = ix.merge_kind(&farm, "partner", held.clone(), &[t.clone(), t.clone()], today);
+    assert_eq!(twice.iter().filter(|r| r.target == t).count(), 1, "a target named twice enters once");
     let merged = ix.merge_kind(&farm, "partner", held, std::slice::from_ref(&t), today);
+    assert_eq!(merged, twice);
     assert_eq!(merged, ix.recommend_kind(&farm, "partner", today));
     assert!(merged.iter().any(|r| r.target == t));
     assert!(ix.kinds_are_independent());

@@ -1,5 +1,7 @@
 //! Wire-contract tests: committed schemas, committed examples, and every rejection class.
 
+mod props;
+
 use brygga_events::{decode, schemas, Inbound, Rejection, DEFAULT_MAX_EVENT_BYTES};
 use std::path::PathBuf;
 

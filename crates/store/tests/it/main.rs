@@ -63,6 +63,37 @@ async fn store(backend: Backend) -> (TestDb, Store) {
     (db, store)
 }
 
+/// Two migrators at once (the Job and a pod, or two Jobs) on a fresh PostgreSQL database: both
+/// succeed and the schema is current (an advisory lock serialises them; without it one fails on
+/// tables the other is creating).
+#[tokio::test]
+async fn two_migrators_at_once_are_safe_on_postgres() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (a, b) = (Store::connect(&db.url).await.expect("a"), Store::connect(&db.url).await.expect("b"));
+    let before = a.pending_migrations().await.unwrap_or_default();
+    let (ra, rb) = tokio::join!(a.migrate(), b.migrate());
+    ra.expect("first migrator");
+    rb.expect("second migrator");
+    assert!(a.pending_migrations().await.expect("pending").is_empty(), "schema current (was {before:?})");
+    a.wait_for_schema(std::time::Duration::from_secs(1)).await.expect("a current schema needs no wait");
+}
+
+/// A service told not to migrate waits for the schema and reports what is pending if it never comes.
+#[tokio::test]
+async fn a_service_waits_for_the_schema_and_says_what_is_pending() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    let err = store.wait_for_schema(std::time::Duration::from_secs(1)).await.expect_err("nothing migrated");
+    assert!(err.to_string().contains("not current after 1 s"), "{err}");
+    let waiting = {
+        let store = store.clone();
+        tokio::spawn(async move { store.wait_for_schema(std::time::Duration::from_secs(30)).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    Store::connect(&db.url).await.expect("migrator").migrate().await.expect("migrate");
+    waiting.await.expect("task").expect("the wait ends once migrated");
+}
+
 async fn version_rule_is_deterministic(backend: Backend) {
     let (_db, s) = store(backend).await;
     let db = s.db();
