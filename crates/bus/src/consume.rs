@@ -9,6 +9,7 @@ use brygga_events::subject::{dead_letter, Stream};
 use brygga_events::{types, CloudEvent, DeadLetterV1};
 use bytes::Bytes;
 use futures_util::StreamExt;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -69,14 +70,30 @@ pub enum Outcome {
 /// Counters of one consume loop. `acked`, `retried` and `dead_lettered` count deliveries by
 /// how they ended; `redelivered` counts the deliveries that were not a message's first (after a
 /// retry, a crash, or an acknowledgement that did not arrive), so `acked - redelivered` is a
-/// lower bound of the distinct messages acknowledged.
-#[derive(Debug, Default)]
+/// lower bound of the distinct messages acknowledged. `batch_seconds`: how long each batch took,
+/// handler and acknowledgements.
+#[derive(Debug)]
 pub struct ConsumerStats {
     pub acked: AtomicU64,
     pub retried: AtomicU64,
     pub dead_lettered: AtomicU64,
     pub stream_errors: AtomicU64,
     pub redelivered: AtomicU64,
+    pub batch_seconds: Histogram,
+}
+
+impl Default for ConsumerStats {
+    fn default() -> Self {
+        Self {
+            acked: AtomicU64::default(),
+            retried: AtomicU64::default(),
+            dead_lettered: AtomicU64::default(),
+            stream_errors: AtomicU64::default(),
+            redelivered: AtomicU64::default(),
+            // 1 ms … 16 s.
+            batch_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+        }
+    }
 }
 
 impl ConsumerStats {
@@ -185,7 +202,10 @@ impl Bus {
                 if batch.is_empty() {
                     continue;
                 }
-                if let Some(wait) = self.process(&spec, stats, batch, &mut handler).await {
+                let started = std::time::Instant::now();
+                let unavailable = self.process(&spec, stats, batch, &mut handler).await;
+                stats.batch_seconds.observe(started.elapsed().as_secs_f64());
+                if let Some(wait) = unavailable {
                     pause(&cancel, wait).await;
                 }
             }

@@ -1,6 +1,6 @@
 //! Operator endpoints of `brygga serve`: `/healthz` (liveness: the process answers),
 //! `/readyz` (readiness: NATS connected and the database reachable, else 503 with the reason)
-//! and `/metrics` (the consume loops' counters in the Prometheus text format).
+//! and `/metrics` (`metrics.rs`).
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -9,7 +9,6 @@ use axum::routing::get;
 use axum::Router;
 use brygga_bus::{Bus, ConsumerStats};
 use brygga_store::Store;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +23,8 @@ pub struct Probe {
     pub store: Store,
     /// The consume loops this process runs, by service name.
     pub services: Vec<(&'static str, Arc<ConsumerStats>)>,
+    /// The durable consumers whose lag `/metrics` reports.
+    pub consumers: Vec<crate::metrics::Watched>,
 }
 
 /// Binds `addr` and serves in a task until `cancel`. Returns the bound address (port 0 picks one).
@@ -66,29 +67,6 @@ async fn ready(State(p): State<Probe>) -> (StatusCode, String) {
 }
 
 async fn metrics(State(p): State<Probe>) -> impl IntoResponse {
-    let mut out = String::from(
-        "# HELP brygga_events_total Inbound events handled, by service and outcome.\n\
-         # TYPE brygga_events_total counter\n",
-    );
-    for (service, stats) in &p.services {
-        let [acked, retried, dead_lettered, _] = stats.get();
-        for (outcome, n) in [("acked", acked), ("retried", retried), ("dead_lettered", dead_lettered)] {
-            let _ = writeln!(out, "brygga_events_total{{service=\"{service}\",outcome=\"{outcome}\"}} {n}");
-        }
-    }
-    out.push_str(
-        "# HELP brygga_stream_errors_total Errors reading a stream (recovered from), by service.\n\
-         # TYPE brygga_stream_errors_total counter\n",
-    );
-    for (service, stats) in &p.services {
-        let _ = writeln!(out, "brygga_stream_errors_total{{service=\"{service}\"}} {}", stats.get()[3]);
-    }
-    out.push_str(
-        "# HELP brygga_redeliveries_total Deliveries that were not a message's first (counted in brygga_events_total too).\n\
-         # TYPE brygga_redeliveries_total counter\n",
-    );
-    for (service, stats) in &p.services {
-        let _ = writeln!(out, "brygga_redeliveries_total{{service=\"{service}\"}} {}", stats.redelivered());
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    let text = crate::metrics::scrape(&p.bus, &p.store, &p.services, &p.consumers).await;
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text)
 }

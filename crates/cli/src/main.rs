@@ -9,11 +9,14 @@ mod eval;
 mod ft_topics;
 mod http;
 mod import;
+mod metrics;
 
 use anyhow::Context;
 use app::Role;
 use brygga_domain::{Clock, FixedClock, SystemClock};
+use brygga_events::subject::Stream;
 use brygga_runtime::{telemetry, Config};
+use brygga_svc_matcher::partition;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -120,14 +123,17 @@ async fn serve(cfg: Config, role: Role) -> anyhow::Result<()> {
     let app = app::start(&cfg, role, clock, cancel.clone()).await?;
     let http = match cfg.http_addr {
         Some(addr) => {
-            let mut services = Vec::new();
+            let (mut services, mut consumers) = (Vec::new(), Vec::new());
             if matches!(role, Role::All | Role::Ingest) {
                 services.push(("ingest", app.ingest_stats.clone()));
+                consumers.push(("ingest", Stream::Inbound, brygga_svc_ingest::DURABLE.to_owned()));
             }
             if matches!(role, Role::All | Role::Matcher) {
                 services.push(("matcher", app.matcher_stats.clone()));
+                let n = cfg.matcher.partitions;
+                consumers.extend((0..n).map(|p| ("matcher", Stream::Registry, partition::durable(p, n))));
             }
-            let probe = http::Probe { bus: app.bus.clone(), store: app.store.clone(), services };
+            let probe = http::Probe { bus: app.bus.clone(), store: app.store.clone(), services, consumers };
             let bound = http::serve(addr, probe, cancel.clone()).await?;
             format!("; http://{bound} (/healthz, /readyz, /metrics)")
         }

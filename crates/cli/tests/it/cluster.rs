@@ -11,7 +11,7 @@ use brygga_store::Store;
 use brygga_testkit::fixtures::{call, consumer_view, org};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// `ranker.min_score_delta` by default: smaller score moves are not published.
@@ -127,7 +127,7 @@ pub struct Cluster {
     partitions: u16,
     dirs: Vec<tempfile::TempDir>,
     /// Running processes by name, with their operator endpoint.
-    procs: BTreeMap<String, (Child, String)>,
+    procs: BTreeMap<String, (crate::Serving, String)>,
 }
 
 impl Cluster {

@@ -105,14 +105,40 @@ fn get(addr: &str, path: &str) -> (u16, String) {
     (status, resp.split_once("\r\n\r\n").map(|x| x.1.to_owned()).unwrap_or_default())
 }
 
+/// A `brygga serve` process, killed when dropped (a failing test leaves none behind).
+#[derive(Debug)]
+struct Serving(std::process::Child);
+
+impl std::ops::Deref for Serving {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Serving {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// `brygga serve` with its operator endpoints on a free port: the process and their address.
-fn serve(data_dir: &std::path::Path, envs: &[(&str, String)]) -> (std::process::Child, String) {
+fn serve(data_dir: &std::path::Path, envs: &[(&str, String)]) -> (Serving, String) {
     serve_as("all", data_dir, envs)
 }
 
 /// As [`serve`], in one role (`all`, `ingest`, `matcher`). Its log (warnings) goes to
 /// `$BRYGGA_TEST_LOG_DIR/<pid>.log` when that is set, else nowhere.
-fn serve_as(role: &str, data_dir: &std::path::Path, envs: &[(&str, String)]) -> (std::process::Child, String) {
+fn serve_as(role: &str, data_dir: &std::path::Path, envs: &[(&str, String)]) -> (Serving, String) {
     let log_dir = std::env::var_os("BRYGGA_TEST_LOG_DIR").map(std::path::PathBuf::from);
     let log = || -> Stdio {
         let Some(dir) = &log_dir else { return Stdio::null() };
@@ -132,7 +158,7 @@ fn serve_as(role: &str, data_dir: &std::path::Path, envs: &[(&str, String)]) -> 
     BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
     assert!(line.contains("brygga serving"), "{line}");
     let addr = line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).expect("http address");
-    (child, addr.to_owned())
+    (Serving(child), addr.to_owned())
 }
 
 #[test]
@@ -142,7 +168,15 @@ fn serve_answers_probes_then_drains_and_exits_cleanly_on_sigterm() {
     let addr = addr.as_str();
     assert_eq!(get(addr, "/healthz"), (200, "ok\n".into()));
     assert_eq!(get(addr, "/readyz"), (200, "ready\n".into()));
-    let (status, metrics) = get(addr, "/metrics");
+    // The matcher's durable consumer exists once it holds its partition (a lease round).
+    let started = Instant::now();
+    let (status, metrics) = loop {
+        let (status, metrics) = get(addr, "/metrics");
+        if metrics.contains("durable=\"matcher\"") || started.elapsed() > Duration::from_secs(10) {
+            break (status, metrics);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(status, 200);
     for service in ["ingest", "matcher"] {
         assert!(
@@ -151,7 +185,15 @@ fn serve_answers_probes_then_drains_and_exits_cleanly_on_sigterm() {
         );
         assert!(metrics.contains(&format!("brygga_stream_errors_total{{service=\"{service}\"}} 0")), "{metrics}");
         assert!(metrics.contains(&format!("brygga_redeliveries_total{{service=\"{service}\"}} 0")), "{metrics}");
+        assert!(metrics.contains(&format!("brygga_batch_seconds_count{{service=\"{service}\"}} ")), "{metrics}");
     }
+    for lag in ["{service=\"ingest\",durable=\"ingest\"} 0", "{service=\"matcher\",durable=\"matcher\"} 0"] {
+        assert!(metrics.contains(&format!("brygga_consumer_lag{lag}")), "{metrics}");
+    }
+    for line in ["brygga_outbox_backlog 0", "brygga_scrape_errors 0", "brygga_build_info{version=\"0.1.0\"} 1"] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    assert!(metrics.ends_with("# EOF\n"), "OpenMetrics text: {metrics}");
     assert_eq!(get(addr, "/nothing").0, 404);
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
