@@ -41,6 +41,10 @@ impl Country {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or("??")
     }
+    /// Every code [`Country::parse`] accepts in its canonical (upper-case) form.
+    pub fn codes() -> impl Iterator<Item = &'static str> {
+        ISO_3166_1.split(' ')
+    }
 }
 impl TryFrom<String> for Country {
     type Error = CountryError;

@@ -114,6 +114,21 @@ impl fmt::Display for NaceCode {
     }
 }
 
+/// Every NACE Rev.2 code of every level in its canonical (dotted) form, ordered: what
+/// [`NaceCode::parse`] accepts (it also takes undotted digits).
+pub fn nace_codes() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = tables().nace.keys().copied().collect();
+    v.sort_unstable();
+    v
+}
+
+/// Every SNI 2007 code (five digits, undotted) that [`NaceCode::from_sni2007`] maps, ordered.
+pub fn sni_codes() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = tables().sni.keys().copied().collect();
+    v.sort_unstable();
+    v
+}
+
 /// Every NACE Rev.2 class (the four-digit level), ordered by code: the vocabulary of
 /// generated organisations in benchmarks.
 pub fn nace_classes() -> Vec<&'static NaceEntry> {

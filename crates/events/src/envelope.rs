@@ -23,7 +23,9 @@ pub struct CloudEvent<T> {
     /// The entity the event is about (organisation or call id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    pub time: DateTime<Utc>,
+    /// When it happened (RFC 3339). Optional, as in CloudEvents 1.0; Brygga always sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<DateTime<Utc>>,
     #[serde(default = "default_data_content_type")]
     pub datacontenttype: String,
     pub data: T,
@@ -48,7 +50,7 @@ impl<T> CloudEvent<T> {
             source: source.to_owned(),
             ty: ty.to_owned(),
             subject,
-            time,
+            time: Some(time),
             datacontenttype: DATA_CONTENT_TYPE.to_owned(),
             data,
         }

@@ -27,6 +27,26 @@ fn wire_format_matches_committed_schemas() {
     }
 }
 
+/// The AsyncAPI document is generated from the subjects, types and schemas the services use;
+/// regenerate with `BRYGGA_UPDATE_SCHEMAS=1` like the schemas.
+#[test]
+fn asyncapi_document_matches_the_code() {
+    let path = repo().join("schemas/asyncapi.json");
+    let now = serde_json::to_string_pretty(&brygga_events::asyncapi("brygga")).expect("json") + "\n";
+    if std::env::var_os("BRYGGA_UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, &now).expect("write");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).expect("schemas/asyncapi.json is missing");
+    assert_eq!(committed, now, "schemas/asyncapi.json drifted from the code");
+    // Every schema it references is committed.
+    let doc: serde_json::Value = serde_json::from_str(&now).expect("json");
+    for (key, m) in doc["components"]["messages"].as_object().expect("messages") {
+        let file = m["payload"]["schema"]["$ref"].as_str().expect("ref").trim_start_matches("./");
+        assert!(repo().join("schemas").join(file).is_file(), "{key}: {file} is not committed");
+    }
+}
+
 #[test]
 fn committed_examples_decode() {
     for (file, want) in
@@ -88,6 +108,16 @@ fn every_bad_input_class_is_rejected_with_a_clear_reason() {
     let mut v = example("call.published.json");
     v["data"]["deadlines"] = serde_json::json!(["2026-13-45"]);
     assert!(matches!(reject(&v), Rejection::InvalidPayload(e) if e[0].contains("not a date")));
+}
+
+/// CloudEvents 1.0 makes `time` optional: an event without it is accepted.
+#[test]
+fn an_event_without_time_is_accepted() {
+    let mut v = example("organisation.registered.json");
+    v.as_object_mut().expect("object").remove("time");
+    decode(&serde_json::to_vec(&v).expect("json"), DEFAULT_MAX_EVENT_BYTES).expect("accepted without time");
+    v["time"] = "yesterday".into();
+    assert_eq!(reject(&v).code(), "bad_envelope", "but a time must be RFC 3339 when given");
 }
 
 #[test]
