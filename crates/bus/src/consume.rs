@@ -182,7 +182,10 @@ impl Bus {
             let mut chunks = messages.ready_chunks(max_batch.max(1));
             loop {
                 let next = tokio::select! {
-                    _ = cancel.cancelled() => break,
+                    _ = cancel.cancelled() => {
+                        hand_back(&spec, &mut chunks).await;
+                        break;
+                    }
                     m = chunks.next() => m,
                 };
                 let Some(chunk) = next else {
@@ -334,6 +337,26 @@ impl Bus {
                 msg.ack_with(AckKind::Nak(Some(Duration::from_secs(5)))).await
             }
         }
+    }
+}
+
+/// On stopping: the messages this client has received but not handled (the pull's prefetch) are
+/// nak'ed without delay, so another consumer of the durable (a replica taking the partition
+/// over, the next pod) gets them now instead of after `ack_wait`.
+async fn hand_back<S>(spec: &ConsumerSpec, chunks: &mut S)
+where
+    S: futures_util::Stream<Item = Vec<Result<Message, async_nats::jetstream::consumer::pull::MessagesError>>> + Unpin,
+{
+    let mut handed = 0;
+    while let Ok(Some(chunk)) = tokio::time::timeout(Duration::from_millis(50), chunks.next()).await {
+        for msg in chunk.into_iter().flatten() {
+            if msg.ack_with(AckKind::Nak(None)).await.is_ok() {
+                handed += 1;
+            }
+        }
+    }
+    if handed > 0 {
+        debug!(durable = %spec.durable, handed, "unhandled messages handed back");
     }
 }
 

@@ -71,6 +71,7 @@ pub struct Leases {
     ttl: Duration,
     held: BTreeMap<u16, Held>,
     member_revision: Option<u64>,
+    rounds: u64,
 }
 
 impl Leases {
@@ -90,7 +91,7 @@ impl Leases {
             .create_or_update_key_value(cfg)
             .await
             .map_err(|e| BusError::Lease { bucket, message: e.to_string() })?;
-        Ok(Self { kv, me: key_safe(me), partitions, ttl, held: BTreeMap::new(), member_revision: None })
+        Ok(Self { kv, me: key_safe(me), partitions, ttl, held: BTreeMap::new(), member_revision: None, rounds: 0 })
     }
 
     /// The replica name as written in the bucket.
@@ -165,6 +166,13 @@ impl Leases {
             .filter_map(|k| k.strip_prefix("p.")?.parse().ok())
             .filter(|p| !self.held.contains_key(p))
             .collect();
+        self.rounds += 1;
+        // With several partitions, the first round only announces this replica: replicas that
+        // start together then see each other before they take shares, instead of one taking
+        // everything and handing half back a round later.
+        if self.rounds == 1 && self.partitions > 1 {
+            return Ok(Vec::new());
+        }
         let plan = plan(self.partitions, replicas, &self.me, &self.held(), &taken);
         for p in plan.acquire {
             match self.kv.create(format!("p.{p}"), me.clone()).await {

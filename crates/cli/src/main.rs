@@ -42,6 +42,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure end-to-end latency, throughput and memory on embedded defaults.
     Bench(bench::BenchArgs),
+    /// Measure how the matcher's rate grows with replicas (processes pinned to cores, PostgreSQL).
+    BenchReplicas(bench::replicas::ReplicasArgs),
     /// Run the services until SIGTERM (all in one process by default).
     Serve {
         #[arg(long, value_enum, default_value = "all")]
@@ -79,6 +81,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(cfg, args).await,
         Command::Bench(args) => bench::run(cfg, args).await,
+        Command::BenchReplicas(args) => bench::replicas::run(cfg, args).await,
         Command::Serve { role } => serve(cfg, role).await,
         Command::Migrate => {
             // Migrating is this command's job, whatever `migrate_on_start` says for services.

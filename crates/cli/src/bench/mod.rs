@@ -15,6 +15,7 @@
 
 mod gen;
 mod raw;
+pub mod replicas;
 
 use crate::app::{self, Role};
 use crate::demo::{event, wait_until_settled_within, SAMPLE_ORGS};
