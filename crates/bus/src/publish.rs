@@ -25,8 +25,13 @@ pub struct RawEvent<'a> {
 }
 
 fn headers(event_id: &str, ty: &str) -> HeaderMap {
+    headers_as(event_id, event_id, ty)
+}
+
+/// Headers with a `Nats-Msg-Id` of its own (a deliberate re-publish of an event id).
+fn headers_as(msg_id: &str, event_id: &str, ty: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
-    h.insert("Nats-Msg-Id", event_id);
+    h.insert("Nats-Msg-Id", msg_id);
     h.insert("ce-id", event_id);
     h.insert("ce-type", ty);
     h.insert("ce-specversion", SPEC_VERSION);
@@ -90,6 +95,29 @@ impl Bus {
         let ack = self
             .js
             .publish_with_headers(subject.to_owned(), headers(event_id, ty), payload)
+            .await
+            .map_err(|e| err(&e))?
+            .await
+            .map_err(|e| err(&e))?;
+        Ok(Published { sequence: ack.sequence, duplicate: ack.duplicate })
+    }
+
+    /// Publishes an event again on purpose (an operator's re-publish): the same CloudEvent id,
+    /// so consumers that have it drop it by (id, revision), under a `Nats-Msg-Id` of
+    /// `<event id>~<run>`, so JetStream's duplicate window does not drop it.
+    pub async fn republish_raw(
+        &self,
+        subject: &str,
+        event_id: &str,
+        run: &str,
+        ty: &str,
+        payload: Bytes,
+    ) -> Result<Published, BusError> {
+        let err = |e: &dyn std::fmt::Display| BusError::Publish { subject: subject.to_owned(), message: e.to_string() };
+        let msg_id = format!("{event_id}~{run}");
+        let ack = self
+            .js
+            .publish_with_headers(subject.to_owned(), headers_as(&msg_id, event_id, ty), payload)
             .await
             .map_err(|e| err(&e))?
             .await

@@ -53,6 +53,13 @@ enum Command {
     Migrate,
     /// Publish Funding & Tenders topic files as call events (needs NATS_URL).
     ImportTopics(import::ImportArgs),
+    /// Publish organisations' active recommendations again, for a consumer that lost them
+    /// (needs NATS_URL and the database of the running Brygga).
+    Republish {
+        /// Organisation ids.
+        #[arg(required = true)]
+        orgs: Vec<String>,
+    },
     /// Measure match quality on a benchmark set (Brygga beside BM25).
     Eval(eval::EvalArgs),
     /// Print the effective configuration (secrets hidden).
@@ -107,6 +114,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{}: {summary}",
                 args.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             );
+            Ok(())
+        }
+        Command::Republish { orgs } => {
+            anyhow::ensure!(cfg.nats_url.is_some(), "republish publishes to a running Brygga: set NATS_URL");
+            let ids = orgs.iter().map(brygga_domain::OrgId::parse).collect::<Result<Vec<_>, _>>()?;
+            let (bus, _, _) = app::connect_bus(&cfg).await?;
+            let cfg = Config { migrate_on_start: false, ..cfg };
+            let (store, _) = app::connect_store(&cfg).await?;
+            for id in &ids {
+                let n = brygga_svc_matcher::republish(&bus, &store, id).await?;
+                println!("{id}: {n} active recommendations published again");
+            }
             Ok(())
         }
         Command::Eval(args) => eval::run(&cfg, args),

@@ -311,20 +311,57 @@ impl Matcher {
     }
 
     fn event(&self, c: &Change, caused_by: &BTreeSet<String>) -> Result<OutboxEvent, StoreError> {
-        let id = recommendation_event_id(c.rec.id, c.revision).to_string();
-        let ty = change_type(c.kind);
-        let data = RecommendationV1::from_domain(&c.rec, c.kind, c.revision, caused_by.iter().cloned().collect());
-        let ev = CloudEvent::new(id.clone(), SOURCE, ty, Some(c.rec.org_id.to_string()), self.clock.now(), data);
-        let payload = serde_json::to_string(&ev).map_err(|e| StoreError::Corrupt {
-            what: "event",
-            id: id.clone(),
-            message: e.to_string(),
-        })?;
-        Ok(OutboxEvent {
-            event_id: id,
-            subject: recommendation(&self.prefix, c.rec.org_id.as_str(), change_name(c.kind)),
-            event_type: ty.to_owned(),
-            payload,
-        })
+        recommendation_event(&self.prefix, self.clock.now(), c, caused_by)
     }
+}
+
+/// The event that announces change `c` (one encoding for the matcher and for re-publishing).
+fn recommendation_event(
+    prefix: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    c: &Change,
+    caused_by: &BTreeSet<String>,
+) -> Result<OutboxEvent, StoreError> {
+    let id = recommendation_event_id(c.rec.id, c.revision).to_string();
+    let ty = change_type(c.kind);
+    let data = RecommendationV1::from_domain(&c.rec, c.kind, c.revision, caused_by.iter().cloned().collect());
+    let ev = CloudEvent::new(id.clone(), SOURCE, ty, Some(c.rec.org_id.to_string()), now, data);
+    let payload = serde_json::to_string(&ev).map_err(|e| StoreError::Corrupt {
+        what: "event",
+        id: id.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(OutboxEvent {
+        event_id: id,
+        subject: recommendation(prefix, c.rec.org_id.as_str(), change_name(c.kind)),
+        event_type: ty.to_owned(),
+        payload,
+    })
+}
+
+/// Publishes `org`'s active recommendations again, each at its current revision, for a
+/// consumer that lost them (an operator's `brygga republish`). Consumers that have them drop
+/// them by (recommendation id, revision); the stream keeps the copies. Returns how many.
+pub async fn republish(bus: &brygga_bus::Bus, store: &Store, org: &OrgId) -> Result<usize, RepublishError> {
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let causes = BTreeSet::from(["republish".to_owned()]);
+    let mut n = 0;
+    for p in recommendations::active_for(store.db(), org).await? {
+        let kind =
+            if p.revision <= 1 { brygga_domain::ChangeKind::Created } else { brygga_domain::ChangeKind::Updated };
+        let c = Change { kind, rec: p.rec, revision: p.revision };
+        let e = recommendation_event(bus.prefix(), chrono::Utc::now(), &c, &causes)?;
+        bus.republish_raw(&e.subject, &e.event_id, &run, &e.event_type, e.payload.into()).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Why a re-publish failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RepublishError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Bus(#[from] brygga_bus::BusError),
 }

@@ -459,6 +459,40 @@ async fn withdrawn_and_wanted_again_reaches_consumers(backend: Backend) {
 
 /// GDPR: `organisation.removed` erases what the store holds of the organisation (its state,
 /// description included) and withdraws every recommendation it receives or appears in.
+/// An operator re-publishes an organisation's active recommendations for a consumer that lost
+/// them: each arrives again with its id and revision (so consumers that have it drop it), past
+/// JetStream's duplicate window, and nothing else changes.
+async fn republishing_sends_the_active_recommendations_again(backend: Backend) {
+    let h = Harness::start(backend).await;
+    seed(&h).await;
+    let before = h.recs().await;
+    let havsoga = brygga_domain::OrgId::parse("havsoga").expect("id");
+    let active = brygga_store::recommendations::active_for(h.store.db(), &havsoga).await.expect("active");
+    assert!(!active.is_empty(), "the seed recommends something to havsoga");
+    let n = brygga_svc_matcher::republish(&h.bus, &h.store, &havsoga).await.expect("republish");
+    assert_eq!(n, active.len());
+    let after = h.recs().await;
+    assert_eq!(after.len(), before.len() + n, "published again, not dropped as duplicates");
+    let again = &after[before.len()..];
+    for e in again {
+        let first = before.iter().find(|b| b.id == e.id).expect("the same event id as before");
+        assert_eq!(
+            (first.data.recommendation_id.as_str(), first.data.revision),
+            (e.data.recommendation_id.as_str(), e.data.revision)
+        );
+        assert_eq!(e.data.caused_by, vec!["republish".to_owned()]);
+    }
+    // A consumer that folds by (id, revision) ends where it was.
+    assert_eq!(consumer_view(&before), consumer_view(&dedup(&after)));
+    h.stop().await;
+}
+
+/// The events with an (id, revision) not seen before, in order: what a consumer keeps.
+fn dedup(recs: &[CloudEvent<RecommendationV1>]) -> Vec<CloudEvent<RecommendationV1>> {
+    let mut seen = BTreeSet::new();
+    recs.iter().filter(|e| seen.insert((e.data.recommendation_id.clone(), e.data.revision))).cloned().collect()
+}
+
 async fn removing_an_organisation_erases_it_and_withdraws_everything(backend: Backend) {
     let h = Harness::start(backend).await;
     seed(&h).await;
@@ -625,6 +659,7 @@ on_both!(
     poison_events_are_dead_lettered_and_the_next_is_processed,
     withdrawn_and_wanted_again_reaches_consumers,
     versions_beyond_i64_are_refused,
+    republishing_sends_the_active_recommendations_again,
     poison_corpus_is_dead_lettered_with_its_reason,
     removing_an_organisation_erases_it_and_withdraws_everything
 );

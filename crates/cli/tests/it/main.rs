@@ -35,6 +35,8 @@ fn config_errors_are_one_clear_line() {
     assert!(err.contains("prefix"), "{err}");
     let err = one_line_error(brygga().args(["import-topics", "x.jsonl"]).output().expect("run"));
     assert!(err.contains("NATS_URL"), "{err}");
+    let err = one_line_error(brygga().args(["republish", "some-org"]).output().expect("run"));
+    assert!(err.contains("NATS_URL"), "{err}");
 }
 
 #[test]
