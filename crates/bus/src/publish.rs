@@ -91,15 +91,7 @@ impl Bus {
         ty: &str,
         payload: Bytes,
     ) -> Result<Published, BusError> {
-        let err = |e: &dyn std::fmt::Display| BusError::Publish { subject: subject.to_owned(), message: e.to_string() };
-        let ack = self
-            .js
-            .publish_with_headers(subject.to_owned(), headers(event_id, ty), payload)
-            .await
-            .map_err(|e| err(&e))?
-            .await
-            .map_err(|e| err(&e))?;
-        Ok(Published { sequence: ack.sequence, duplicate: ack.duplicate })
+        self.publish_with(subject, headers(event_id, ty), payload).await
     }
 
     /// Publishes an event again on purpose (an operator's re-publish): the same CloudEvent id,
@@ -113,11 +105,16 @@ impl Bus {
         ty: &str,
         payload: Bytes,
     ) -> Result<Published, BusError> {
-        let err = |e: &dyn std::fmt::Display| BusError::Publish { subject: subject.to_owned(), message: e.to_string() };
         let msg_id = format!("{event_id}~{run}");
+        self.publish_with(subject, headers_as(&msg_id, event_id, ty), payload).await
+    }
+
+    /// Publishes with `headers` and waits for the PubAck.
+    async fn publish_with(&self, subject: &str, headers: HeaderMap, payload: Bytes) -> Result<Published, BusError> {
+        let err = |e: &dyn std::fmt::Display| BusError::Publish { subject: subject.to_owned(), message: e.to_string() };
         let ack = self
             .js
-            .publish_with_headers(subject.to_owned(), headers_as(&msg_id, event_id, ty), payload)
+            .publish_with_headers(subject.to_owned(), headers, payload)
             .await
             .map_err(|e| err(&e))?
             .await
