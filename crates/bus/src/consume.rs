@@ -170,7 +170,9 @@ impl Bus {
         let consumer = self.ensure_consumer(&spec).await?;
         info!(durable = %spec.durable, stream = %spec.stream.name(&self.prefix), max_batch, "consuming");
         while !cancel.is_cancelled() {
-            let messages = match consumer.messages().await {
+            // Pulls of two batches, so that the next batch arrives while one is handled and
+            // a backlog is taken in full batches (the default pull is smaller than a batch).
+            let messages = match consumer.stream().max_messages_per_batch(2 * max_batch.max(1)).messages().await {
                 Ok(m) => m,
                 Err(e) => {
                     stats.stream_errors.fetch_add(1, Ordering::Relaxed);

@@ -127,9 +127,15 @@ pub async fn wait_until_settled_within(app: &app::App, limit: Duration) -> anyho
     while quiet < 3 {
         anyhow::ensure!(Instant::now() < deadline, "the services did not settle within {} s", limit.as_secs());
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let backlog = app.bus.backlog(Stream::Inbound, brygga_svc_ingest::DURABLE).await?
-            + app.bus.backlog(Stream::Registry, brygga_svc_matcher::DURABLE).await?
+        let mut backlog = app.bus.backlog(Stream::Inbound, brygga_svc_ingest::DURABLE).await?
             + brygga_store::outbox::backlog(app.store.db()).await?;
+        // Every partition's consumer (each appears once a replica takes its lease).
+        let partitions = app.matcher.as_ref().map(|m| m.all_partitions()).unwrap_or_default();
+        let n = u16::try_from(partitions.len()).unwrap_or(u16::MAX);
+        for p in partitions {
+            let durable = brygga_svc_matcher::partition::durable(p, n);
+            backlog += app.bus.backlog(Stream::Registry, &durable).await.unwrap_or(1);
+        }
         quiet = if backlog == 0 { quiet + 1 } else { 0 };
     }
     Ok(())

@@ -26,7 +26,7 @@ pub use country::{Country, CountryError};
 pub use eligibility::{allows, assess, Criterion, EligibilityLine, Tri};
 pub use ids::{CallId, IdError, OrgId};
 pub use industry::{nace_classes, nace_codes, sni_codes, IndustryError, NaceCode, NaceEntry};
-pub use matching::{enters_top_k, Index, RankerConfig, TARGET_KINDS};
+pub use matching::{enters_top_k, EntryBar, Index, RankerConfig, TARGET_KINDS};
 pub use model::{
     Budget, Call, CallStatus, Catalogue, Consent, Language, Mission, MissionId, OrgKind, OrgSize, Organisation,
     Participation, Programme, S3Area,

@@ -84,30 +84,47 @@ pub async fn withdrawn_revisions(
     Ok(out)
 }
 
-/// The (target id, score) of the active recommendations of one kind that each of `orgs`
-/// holds: what `Index::enters` judges against, without decoding whole recommendations.
-pub async fn held_scores(
-    db: &impl ConnectionTrait,
-    kind: &str,
-    orgs: &[OrgId],
-) -> Result<HashMap<OrgId, Vec<(String, u8)>>, StoreError> {
-    let mut out: HashMap<OrgId, Vec<(String, u8)>> = HashMap::new();
+/// One stored recommendation of an organisation as the matcher's entry bar needs it, active
+/// or withdrawn, with its revision: [`held`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldRow {
+    pub org: OrgId,
+    pub kind: String,
+    pub target: String,
+    pub score: u8,
+    pub revision: u32,
+    pub active: bool,
+}
+
+/// Every stored recommendation of these kinds that `orgs` have or had (withdrawn ones too, so
+/// that a reader folding them by revision with changes it saw itself cannot resurrect one),
+/// without decoding whole recommendations; one query per 500 organisations.
+pub async fn held(db: &impl ConnectionTrait, kinds: &[&str], orgs: &[OrgId]) -> Result<Vec<HeldRow>, StoreError> {
+    let mut out = Vec::new();
     for chunk in orgs.chunks(500) {
-        let rows: Vec<(String, String, i32)> = rec::Entity::find()
+        let rows: Vec<(String, String, String, i32, i32, bool)> = rec::Entity::find()
             .select_only()
             .column(rec::Column::OrgId)
+            .column(rec::Column::TargetKind)
             .column(rec::Column::TargetId)
             .column(rec::Column::Score)
-            .filter(rec::Column::Active.eq(true))
-            .filter(rec::Column::TargetKind.eq(kind))
+            .column(rec::Column::Revision)
+            .column(rec::Column::Active)
+            .filter(rec::Column::TargetKind.is_in(kinds.iter().copied()))
             .filter(rec::Column::OrgId.is_in(chunk.iter().map(OrgId::as_str)))
             .into_tuple()
             .all(db)
             .await?;
-        for (org, target, score) in rows {
-            let Ok(org) = OrgId::parse(org) else { continue };
-            out.entry(org).or_default().push((target, u8::try_from(score).unwrap_or(0)));
-        }
+        out.extend(rows.into_iter().filter_map(|(org, kind, target, score, revision, active)| {
+            Some(HeldRow {
+                org: OrgId::parse(org).ok()?,
+                kind,
+                target,
+                score: u8::try_from(score).unwrap_or(0),
+                revision: u32::try_from(revision).unwrap_or(0),
+                active,
+            })
+        }));
     }
     Ok(out)
 }

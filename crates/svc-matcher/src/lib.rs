@@ -28,6 +28,7 @@ use tracing::{debug, info, instrument};
 
 mod decode;
 mod feed;
+mod held;
 pub mod partition;
 mod run;
 mod scope;
@@ -63,6 +64,8 @@ pub struct Matcher {
     /// A batch was handled since convergence last started: the feed may have been ahead of
     /// the workers, so the stamp alone cannot tell that every list is canonical.
     dirty: std::sync::atomic::AtomicBool,
+    /// What the organisations of the held partitions hold (`held.rs`).
+    held: held::Held,
 }
 
 /// How long a batch waits for the index to catch up with it before it is retried.
@@ -98,12 +101,19 @@ impl Matcher {
             last_batch: std::sync::Mutex::new(Instant::now()),
             converged: std::sync::Mutex::new(stamp),
             dirty: std::sync::atomic::AtomicBool::new(false),
+            held: held::Held::default(),
         })
     }
 
     /// Runs `f` on the index (benchmarks and operator queries).
     pub async fn read_index<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
         f(&*self.index.read().await)
+    }
+
+    /// Forgets what the organisations of partition `p` hold (this replica starts working on
+    /// it; another may have written them meanwhile).
+    fn forget_partition(&self, p: u16) {
+        self.held.forget(|o| self.in_partition(o, p));
     }
 
     /// Whether `org` is re-ranked by the worker of partition `p`.
@@ -246,7 +256,9 @@ impl Matcher {
     async fn sync(&self, scope: Scope, mine: impl Fn(&OrgId) -> bool) -> Result<usize, StoreError> {
         let today = self.clock.today();
         let db = self.store.db();
-        let plans = scope::affected(db, &self.index, scope, today, mine).await?;
+        let t0 = Instant::now();
+        let plans = scope::affected(db, &self.index, &self.held, scope, today, mine).await?;
+        let t_plan = t0.elapsed();
         // In chunks: what each organisation holds is decoded for one chunk at a time, so a
         // change that reaches thousands of organisations does not hold all their lists at once.
         let mut changes: Vec<Change> = Vec::new();
@@ -254,6 +266,7 @@ impl Matcher {
         for chunk in all.chunks(SYNC_CHUNK) {
             changes.extend(self.reconcile_chunk(chunk, today).await?);
         }
+        let t_rank = t0.elapsed() - t_plan;
         if changes.is_empty() {
             return Ok(0);
         }
@@ -265,9 +278,23 @@ impl Matcher {
         let txn = self.store.db().begin().await?;
         recommendations::apply(&txn, &changes).await?;
         outbox::enqueue(&txn, &events).await?;
-        txn.commit().await?;
+        if let Err(e) = txn.commit().await {
+            // A commit that failed on the way back may have landed: read these again.
+            let orgs: BTreeSet<&OrgId> = changes.iter().map(|c| &c.rec.org_id).collect();
+            self.held.forget(|o| orgs.contains(o));
+            return Err(e.into());
+        }
+        self.held.apply(&changes);
         self.wake.notify_one();
-        info!(changes = changes.len(), organisations = plans.len(), "recommendations changed");
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        info!(
+            changes = changes.len(),
+            organisations = plans.len(),
+            plan_ms = ms(t_plan),
+            rank_ms = ms(t_rank),
+            write_ms = ms(t0.elapsed() - t_plan - t_rank),
+            "recommendations changed"
+        );
         Ok(changes.len())
     }
 

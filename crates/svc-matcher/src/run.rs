@@ -42,6 +42,7 @@ struct Worker {
 impl Worker {
     fn start(bus: &Bus, m: &Arc<Matcher>, p: u16, stats: &Arc<ConsumerStats>, cancel: &CancellationToken) -> Self {
         let stop = cancel.child_token();
+        m.forget_partition(p);
         let spec = ConsumerSpec { stream: Stream::Registry, durable: partition::durable(p, m.partitions) };
         let (bus, m, stats, token) = (bus.clone(), m.clone(), stats.clone(), stop.clone());
         let task = tokio::spawn(async move {

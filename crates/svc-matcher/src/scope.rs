@@ -3,10 +3,11 @@
 //! A changed organisation is a changed *partner*: it is re-ranked itself, and so are those
 //! that hold it now and those whose top-k partners it enters. A changed call: those that hold
 //! it now and those whose top-k calls it enters. "Enters" is judged by the index against the
-//! scores each candidate holds (read without decoding recommendations); candidates come from
+//! scores each candidate holds (`held.rs`, without reading the store each time); candidates come from
 //! the index's postings, so the cost is the organisations that share a term with the change.
 
-use brygga_domain::{enters_top_k, Index, OrgId, Recommendation, Target, TARGET_KINDS};
+use crate::held::Held;
+use brygga_domain::{Index, OrgId, Recommendation, Target, TARGET_KINDS};
 use brygga_store::{recommendations, DatabaseConnection, StoreError};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -62,6 +63,7 @@ fn coalesce(changed: Vec<Changed>) -> Vec<Changed> {
 pub(crate) async fn affected(
     db: &DatabaseConnection,
     index: &RwLock<Index>,
+    held: &Held,
     scope: Scope,
     today: NaiveDate,
     mine: impl Fn(&OrgId) -> bool,
@@ -103,35 +105,47 @@ pub(crate) async fn affected(
                 plan(&mut out, org, &c.causes).refill.insert(kind);
             }
         }
-        // Those whose top-k a changed target enters, judged on the scores they hold.
-        let (candidates, k) = {
+        // Those whose top-k a changed target enters, judged on the scores they hold. The
+        // index names candidates by reference; each distinct one is copied once, and the
+        // matches keep its place in `cands`.
+        let (cands, found, k) = {
             let index = index.read().await;
-            let found: Vec<(&Changed, Vec<(OrgId, u8)>)> = of_kind
+            let mut place: HashMap<&OrgId, u32> = HashMap::new();
+            let mut cands: Vec<OrgId> = Vec::new();
+            let found: Vec<(&Changed, Vec<(u32, u8)>)> = of_kind
                 .iter()
                 .map(|c| {
-                    let found = match &c.target {
+                    let matches = match &c.target {
                         Target::Partner(p) => index.orgs_matching_partner(p),
                         Target::Call(call) => index.orgs_matching_call(call, today),
                         _ => Vec::new(),
                     };
-                    (*c, found.into_iter().filter(|(o, _)| mine(o)).collect())
+                    let at = matches
+                        .into_iter()
+                        .filter(|(o, _)| mine(o))
+                        .map(|(o, score)| {
+                            let n = *place.entry(o).or_insert_with(|| {
+                                cands.push(o.clone());
+                                u32::try_from(cands.len() - 1).unwrap_or(u32::MAX)
+                            });
+                            (n, score)
+                        })
+                        .collect();
+                    (*c, at)
                 })
                 .collect();
-            (found, index.top_k(kind))
+            (cands, found, index.top_k(kind))
         };
-        let all: BTreeSet<&OrgId> = candidates.iter().flat_map(|(_, v)| v.iter().map(|(o, _)| o)).collect();
-        let all: Vec<OrgId> = all.into_iter().cloned().collect();
-        let held = recommendations::held_scores(db, kind, &all).await?;
-        let none = Vec::new();
-        for (c, found) in candidates {
+        let bars = held.bars(db, kind, k, &cands).await?;
+        for (c, found) in found {
             if let Target::Partner(p) = &c.target {
                 if mine(p) {
                     plan(&mut out, p.clone(), &c.causes).full = true;
                 }
             }
-            for (o, score) in found {
-                if enters_top_k(c.target.id(), score, k, held.get(&o).unwrap_or(&none)) {
-                    plan(&mut out, o, &c.causes).enter.push(c.target.clone());
+            for (n, score) in found {
+                if bars[n as usize].admits(c.target.id(), score) {
+                    plan(&mut out, cands[n as usize].clone(), &c.causes).enter.push(c.target.clone());
                 }
             }
         }

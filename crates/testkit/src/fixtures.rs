@@ -1,6 +1,8 @@
-//! Events as tests write them: organisations and calls as inbound payloads, and what a
-//! consumer believes after reading the recommendation stream.
+//! Events as tests write them: organisations and calls as inbound payloads, a recommendation
+//! as the matcher makes one, and what a consumer believes after reading the recommendation
+//! stream.
 
+use brygga_domain::{recommendation_id, CallId, Explanation, Language, OrgId, Recommendation, Target, RANKER_VERSION};
 use brygga_events::{types, CloudEvent, RecommendationV1};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,4 +46,29 @@ pub fn consumer_view(recs: &[CloudEvent<RecommendationV1>]) -> BTreeMap<String, 
         }
     }
     view
+}
+
+/// A recommendation of call `call` to organisation `org` with `score` (a Swedish explanation
+/// with one matched term, no eligibility lines).
+pub fn call_recommendation(org: &str, call: &str, score: u8) -> Recommendation {
+    let org = OrgId::parse(org).expect("id");
+    let target = Target::Call(CallId::parse(call).expect("id"));
+    Recommendation {
+        id: recommendation_id(&org, &target),
+        org_id: org,
+        target,
+        title: "t".into(),
+        url: None,
+        score,
+        rank: 1,
+        deadline: None,
+        explanation: Explanation {
+            language: Language::Sv,
+            summary: "s".into(),
+            eligibility: vec![],
+            matched_terms: vec!["hav".into()],
+            evidence: None,
+            ranker_version: RANKER_VERSION.into(),
+        },
+    }
 }

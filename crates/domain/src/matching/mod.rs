@@ -35,7 +35,7 @@ mod docs;
 mod explain;
 mod postings;
 mod recommend;
-pub use recommend::enters_top_k;
+pub use recommend::{enters_top_k, EntryBar};
 mod slots;
 mod terms;
 #[cfg(test)]

@@ -86,7 +86,7 @@ impl Index {
     /// Organisations (with contact consent) that `call` could be recommended to as of
     /// `today`, with the score it would have: they share a term with it, may apply, and the
     /// score clears the floor. Costs the organisation postings of the call's terms.
-    pub fn orgs_matching_call(&self, call: &crate::CallId, today: NaiveDate) -> Vec<(OrgId, u8)> {
+    pub fn orgs_matching_call(&self, call: &crate::CallId, today: NaiveDate) -> Vec<(&OrgId, u8)> {
         let Some(c) = self.calls.get(call) else { return Vec::new() };
         let cfg = &self.ranker;
         let cos = self.org_postings.scores(&c.vec);
@@ -95,14 +95,14 @@ impl Index {
             .filter_map(|(o, cos)| {
                 let score = cfg.calibrate(cos + mission_bonus(&o.org, &c.call));
                 let eligible = || allows(&assess(&o.org, &c.call, today, o.org.preferred_language));
-                (score >= cfg.floor && eligible()).then(|| (o.org.id.clone(), score))
+                (score >= cfg.floor && eligible()).then_some((&o.org.id, score))
             })
             .collect()
     }
 
     /// Organisations (with contact consent) for which `org` is a partner above the floor, with
     /// its score as their partner.
-    pub fn orgs_matching_partner(&self, org: &OrgId) -> Vec<(OrgId, u8)> {
+    pub fn orgs_matching_partner(&self, org: &OrgId) -> Vec<(&OrgId, u8)> {
         let Some(p) = self.orgs.get(org).filter(|p| p.org.consent.partner_suggestions) else {
             return Vec::new();
         };
@@ -112,13 +112,13 @@ impl Index {
             .filter(|(o, _)| o.org.consent.contact && &o.org.id != org)
             .filter_map(|(o, cos)| {
                 let score = cfg.calibrate(partner_raw(cos, &o.org, &p.org));
-                (score >= cfg.floor).then(|| (o.org.id.clone(), score))
+                (score >= cfg.floor).then_some((&o.org.id, score))
             })
             .collect()
     }
 
     /// Live organisations with a positive cosine in `cos` (a score array over org slots).
-    fn touched_orgs<'a>(&'a self, cos: &'a [f32]) -> impl Iterator<Item = (&'a OrgEntry, f32)> + 'a {
+    fn touched_orgs<'s: 'c, 'c>(&'s self, cos: &'c [f32]) -> impl Iterator<Item = (&'s OrgEntry, f32)> + 'c {
         cos.iter().enumerate().filter(|(_, c)| **c > 0.0).filter_map(|(slot, c)| Some((self.orgs.at(slot as u32)?, *c)))
     }
 
@@ -376,16 +376,38 @@ impl Index {
 /// (target id, score): a free place, a higher score than the k-th, or a tie that the smaller
 /// id wins (as ranking breaks ties).
 pub fn enters_top_k(target_id: &str, score: u8, k: usize, held: &[(String, u8)]) -> bool {
-    if k == 0 {
-        return false;
+    EntryBar::of(k, held.iter().map(|(id, s)| (id.as_str(), *s))).admits(target_id, score)
+}
+
+/// What a target must beat to enter a top-k list: nothing (a free place), or the k-th held
+/// entry (score, id). Computed once per list, then asked of every candidate target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryBar {
+    /// The list has room, or k is 0 (nothing enters).
+    Open { k: usize },
+    /// The k-th entry, by score then smaller id first.
+    Kth { score: u8, id: String },
+}
+
+impl EntryBar {
+    /// The bar of a top-`k` list holding `held` (target id, score).
+    pub fn of<'a>(k: usize, held: impl IntoIterator<Item = (&'a str, u8)>) -> Self {
+        let mut kept: Vec<(u8, &str)> = held.into_iter().map(|(id, s)| (s, id)).collect();
+        if k == 0 || kept.len() < k {
+            return Self::Open { k };
+        }
+        kept.select_nth_unstable_by(k - 1, |a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        let (score, id) = kept[k - 1];
+        Self::Kth { score, id: id.to_owned() }
     }
-    if held.len() < k {
-        return true;
+
+    /// Whether a target `target_id` scoring `score` enters.
+    pub fn admits(&self, target_id: &str, score: u8) -> bool {
+        match self {
+            Self::Open { k } => *k > 0,
+            Self::Kth { score: s, id } => score > *s || (score == *s && target_id < id.as_str()),
+        }
     }
-    let mut kept: Vec<(u8, &str)> = held.iter().map(|(id, s)| (*s, id.as_str())).collect();
-    kept.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-    let (last_score, last_id) = kept[k - 1];
-    score > last_score || (score == last_score && target_id < last_id)
 }
 
 /// Ranks within one kind: best first (ties by target), floor, top-k, ranks from 1.

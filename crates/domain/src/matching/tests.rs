@@ -160,7 +160,7 @@ fn a_partner_or_call_enters_only_lists_it_would_rank_in() {
     let cancer = Target::Call(CallId::parse("CANCER").expect("id"));
     assert!(!ix.enters(&a, &cancer, &[], today), "nothing in common");
     let loner = OrgId::parse("loner").expect("id");
-    assert!(!ix.orgs_matching_partner(&loner).iter().any(|(o, _)| o == &a), "no partner consent");
+    assert!(!ix.orgs_matching_partner(&loner).iter().any(|(o, _)| *o == &a), "no partner consent");
 }
 
 #[test]
@@ -300,5 +300,42 @@ fn relearned_after_any_order_the_index_ranks_as_one_built_at_once() {
     };
     for o in &orgs {
         assert_eq!(ranked(&arrived, &o.id), ranked(&at_once, &o.id), "{}", o.id);
+    }
+}
+
+#[test]
+fn an_entry_bar_admits_exactly_what_ranking_would_keep() {
+    // Every list of up to 4 held entries over 3 ids and 3 scores, every k up to 4, every
+    // candidate: the bar agrees with ranking the list with the candidate added.
+    let ids = ["a", "b", "c", "d"];
+    let scores = [10u8, 20, 30];
+    let mut lists: Vec<Vec<(String, u8)>> = vec![vec![]];
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for l in &lists {
+            for id in &ids[..3] {
+                if l.iter().any(|(x, _)| x == id) {
+                    continue;
+                }
+                for s in scores {
+                    let mut m = l.clone();
+                    m.push(((*id).to_owned(), s));
+                    next.push(m);
+                }
+            }
+        }
+        lists.extend(next);
+    }
+    for held in &lists {
+        for k in 0..=4 {
+            let bar = EntryBar::of(k, held.iter().map(|(id, s)| (id.as_str(), *s)));
+            for s in [5u8, 10, 20, 30, 40] {
+                let mut all: Vec<(u8, &str)> = held.iter().map(|(id, s)| (*s, id.as_str())).collect();
+                all.push((s, "d"));
+                all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+                let kept = all.iter().take(k).any(|(_, id)| *id == "d");
+                assert_eq!(bar.admits("d", s), kept, "held {held:?}, k {k}, score {s}");
+            }
+        }
     }
 }

@@ -1,8 +1,7 @@
 //! Store tests: the same cases on SQLite (the embedded default) and PostgreSQL.
 
 use brygga_domain::{
-    recommendation_id, reconcile, Call, CallId, CallStatus, ChangeKind, Consent, Explanation, Language, OrgId, OrgKind,
-    Organisation, Programme, Recommendation, Target, RANKER_VERSION,
+    reconcile, Call, CallId, CallStatus, ChangeKind, Consent, Language, OrgId, OrgKind, Organisation, Programme,
 };
 use brygga_store::outbox::OutboxEvent;
 use brygga_store::registry::{self, Applied};
@@ -119,28 +118,7 @@ async fn version_rule_is_deterministic(backend: Backend) {
     assert!(registry::calls(db).await.expect("load").is_empty());
 }
 
-fn rec(org: &str, call: &str, score: u8) -> Recommendation {
-    let org = OrgId::parse(org).expect("id");
-    let target = Target::Call(CallId::parse(call).expect("id"));
-    Recommendation {
-        id: recommendation_id(&org, &target),
-        org_id: org,
-        target,
-        title: "t".into(),
-        url: None,
-        score,
-        rank: 1,
-        deadline: None,
-        explanation: Explanation {
-            language: Language::Sv,
-            summary: "s".into(),
-            eligibility: vec![],
-            matched_terms: vec!["hav".into()],
-            evidence: None,
-            ranker_version: RANKER_VERSION.into(),
-        },
-    }
-}
+use brygga_testkit::fixtures::call_recommendation as rec;
 
 async fn recommendations_and_outbox_commit_together(backend: Backend) {
     let (_db, s) = store(backend).await;
