@@ -170,9 +170,7 @@ impl Bus {
         let consumer = self.ensure_consumer(&spec).await?;
         info!(durable = %spec.durable, stream = %spec.stream.name(&self.prefix), max_batch, "consuming");
         while !cancel.is_cancelled() {
-            // Pulls of two batches, so that the next batch arrives while one is handled and
-            // a backlog is taken in full batches (the default pull is smaller than a batch).
-            let messages = match consumer.stream().max_messages_per_batch(2 * max_batch.max(1)).messages().await {
+            let messages = match consumer.messages().await {
                 Ok(m) => m,
                 Err(e) => {
                     stats.stream_errors.fetch_add(1, Ordering::Relaxed);
@@ -233,6 +231,8 @@ impl Bus {
         Fut: Future<Output = Vec<Outcome>>,
     {
         let deliveries: Vec<Delivery> = msgs.iter().map(Delivery::of).collect();
+        let behind = msgs.last().and_then(|m| m.info().ok()).map_or(0, |i| i.pending);
+        debug!(durable = %spec.durable, batch = msgs.len(), behind, "batch taken");
         let mut outcomes = handler(deliveries.clone()).await;
         debug_assert_eq!(outcomes.len(), msgs.len(), "one outcome per delivery");
         // A handler that returned too few outcomes leaves the rest to be redelivered.

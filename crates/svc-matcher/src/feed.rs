@@ -54,22 +54,26 @@ pub(crate) async fn follow(bus: Bus, m: Arc<Matcher>, cancel: CancellationToken)
             let mut failed = false;
             {
                 let mut index = m.index.write().await;
-                for d in chunk {
-                    match d {
-                        Ok(d) => {
-                            match decode::decode(&d) {
-                                Ok(dec) => dec.update.apply(&mut index),
-                                Err(_) => debug!(seq = d.stream_sequence, "bad registry event left out of the index"),
+                crate::compute(|| {
+                    for d in chunk {
+                        match d {
+                            Ok(d) => {
+                                match decode::decode(&d) {
+                                    Ok(dec) => dec.update.apply(&mut index),
+                                    Err(_) => {
+                                        debug!(seq = d.stream_sequence, "bad registry event left out of the index")
+                                    }
+                                }
+                                last = Some(d.stream_sequence);
                             }
-                            last = Some(d.stream_sequence);
-                        }
-                        Err(e) => {
-                            warn!(error = %e, "the registry feed broke; reopening");
-                            failed = true;
-                            break;
+                            Err(e) => {
+                                warn!(error = %e, "the registry feed broke; reopening");
+                                failed = true;
+                                break;
+                            }
                         }
                     }
-                }
+                });
             }
             if let Some(seq) = last {
                 next = seq + 1;

@@ -36,6 +36,18 @@ mod scope;
 pub use run::{run, Loops, Partitioning};
 use scope::Scope;
 
+/// Runs a long pure computation (ranking, index updates) on this thread, first telling a
+/// multi-threaded runtime to move its other tasks elsewhere, so that the bus client's reader,
+/// the relay and the feed keep running meanwhile (with two workers, two such computations
+/// would otherwise starve the connection that delivers the next batch). On a single-threaded
+/// runtime (tests) it just runs.
+pub(crate) fn compute<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// Registry events handled in one transaction at most.
 pub const BATCH: usize = 256;
 /// Organisations whose held recommendations are decoded at once while re-ranking.
@@ -105,9 +117,10 @@ impl Matcher {
         })
     }
 
-    /// Runs `f` on the index (benchmarks and operator queries).
+    /// Runs `f` on the index (benchmarks and operator queries), as [`compute`].
     pub async fn read_index<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
-        f(&*self.index.read().await)
+        let index = self.index.read().await;
+        compute(|| f(&index))
     }
 
     /// Forgets what the organisations of partition `p` hold (this replica starts working on
@@ -328,13 +341,15 @@ impl Matcher {
             desired.iter().flat_map(|(_, d)| d).filter(|r| !is_active(r)).map(|r| r.id).collect();
         let withdrawn = recommendations::withdrawn_revisions(db, &new).await?;
         let index = self.index.read().await;
-        let mut changes = Vec::new();
-        for (org, desired) in desired {
-            let current = active.remove(&org).unwrap_or_default();
-            let reason = |r: &Recommendation| index.withdraw_reason(r, today);
-            changes.extend(reconcile(desired, current, &withdrawn, self.ranker.min_score_delta, reason));
-        }
-        Ok(changes)
+        Ok(compute(|| {
+            let mut changes = Vec::new();
+            for (org, desired) in desired {
+                let current = active.remove(&org).unwrap_or_default();
+                let reason = |r: &Recommendation| index.withdraw_reason(r, today);
+                changes.extend(reconcile(desired, current, &withdrawn, self.ranker.min_score_delta, reason));
+            }
+            changes
+        }))
     }
 
     fn event(&self, c: &Change, caused_by: &BTreeSet<String>) -> Result<OutboxEvent, StoreError> {

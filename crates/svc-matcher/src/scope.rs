@@ -110,31 +110,33 @@ pub(crate) async fn affected(
         // matches keep its place in `cands`.
         let (cands, found, k) = {
             let index = index.read().await;
-            let mut place: HashMap<&OrgId, u32> = HashMap::new();
-            let mut cands: Vec<OrgId> = Vec::new();
-            let found: Vec<(&Changed, Vec<(u32, u8)>)> = of_kind
-                .iter()
-                .map(|c| {
-                    let matches = match &c.target {
-                        Target::Partner(p) => index.orgs_matching_partner(p),
-                        Target::Call(call) => index.orgs_matching_call(call, today),
-                        _ => Vec::new(),
-                    };
-                    let at = matches
-                        .into_iter()
-                        .filter(|(o, _)| mine(o))
-                        .map(|(o, score)| {
-                            let n = *place.entry(o).or_insert_with(|| {
-                                cands.push(o.clone());
-                                u32::try_from(cands.len() - 1).unwrap_or(u32::MAX)
-                            });
-                            (n, score)
-                        })
-                        .collect();
-                    (*c, at)
-                })
-                .collect();
-            (cands, found, index.top_k(kind))
+            crate::compute(|| {
+                let mut place: HashMap<&OrgId, u32> = HashMap::new();
+                let mut cands: Vec<OrgId> = Vec::new();
+                let found: Vec<(&Changed, Vec<(u32, u8)>)> = of_kind
+                    .iter()
+                    .map(|c| {
+                        let matches = match &c.target {
+                            Target::Partner(p) => index.orgs_matching_partner(p),
+                            Target::Call(call) => index.orgs_matching_call(call, today),
+                            _ => Vec::new(),
+                        };
+                        let at = matches
+                            .into_iter()
+                            .filter(|(o, _)| mine(o))
+                            .map(|(o, score)| {
+                                let n = *place.entry(o).or_insert_with(|| {
+                                    cands.push(o.clone());
+                                    u32::try_from(cands.len() - 1).unwrap_or(u32::MAX)
+                                });
+                                (n, score)
+                            })
+                            .collect();
+                        (*c, at)
+                    })
+                    .collect();
+                (cands, found, index.top_k(kind))
+            })
         };
         let bars = held.bars(db, kind, k, &cands).await?;
         for (c, found) in found {
