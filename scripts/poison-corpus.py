@@ -65,7 +65,9 @@ case("registration-on-removed-subject", "bad_envelope", "organisation.removed", 
 case("registration-on-made-up-subject", "bad_envelope", "organisation.exploded", ORG, contains=["subject"])
 case("call-on-organisation-subject", "bad_envelope", R, CALL, contains=["subject"])
 # Organisations.
-case("org-missing-name", "invalid_payload", R, org(name=None), contains=["missing field `name`"])
+case("org-missing-name", "invalid_payload", R, org(name=None), contains=["data.name: missing"])
+case("org-several-shape-errors", "invalid_payload", R, org(version="seven", kind=5, keywords="hav", name=None),
+     contains=["data.version: must be an integer", "data.kind: must be a string", "data.keywords: must be an array", "data.name: missing"])
 case("org-empty-name", "invalid_payload", R, org(name="  "), contains=["name: must not be empty"])
 case("org-name-too-long", "invalid_payload", R, org(name="N" * 301), contains=["name: is 301 characters"])
 case("org-name-nul", "invalid_payload", R, org(name="Havsöga\u0000AB"), contains=["name: contains the control character U+0000"])
@@ -98,7 +100,7 @@ case("call-opens-after-deadline", "invalid_payload", C, call(opening_date="2027-
 case("call-bad-trl", "invalid_payload", C, call(trl=[7, 3]), contains=["trl:"])
 case("call-bad-status", "invalid_payload", C, call(status="maybe"), contains=["status:"])
 case("call-bad-programme", "invalid_payload", C, call(programme="moonshot"), contains=["programme:"])
-case("call-missing-title", "invalid_payload", C, call(title=None), contains=["missing field `title`"])
+case("call-missing-title", "invalid_payload", C, call(title=None), contains=["data.title: missing"])
 case("call-title-bidi-isolate", "invalid_payload", C, call(title="Ocean \u2066testing\u2069 sites"), contains=["title:", "U+2066"])
 case("call-every-fault-named", "invalid_payload", C, call(url="ftp://x.org/a", status="maybe", trl=[0, 12]),
      contains=["url:", "status:", "trl:"])

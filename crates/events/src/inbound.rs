@@ -2,7 +2,7 @@
 //! raw bytes become validated domain values or a classified rejection.
 
 use crate::envelope::{types, CloudEvent, DATA_CONTENT_TYPE, SPEC_VERSION};
-use crate::limits;
+use crate::{limits, shape};
 use brygga_domain::{
     Budget, Call, CallId, CallStatus, Consent, Country, Language, MissionId, NaceCode, OrgId, OrgKind, OrgNumber,
     OrgSize, Organisation, Participation, Programme,
@@ -217,7 +217,7 @@ impl Rejection {
     }
 }
 
-const KNOWN: [&str; 6] = [
+pub(crate) const KNOWN: [&str; 6] = [
     types::ORGANISATION_REGISTERED,
     types::ORGANISATION_UPDATED,
     types::ORGANISATION_REMOVED,
@@ -233,8 +233,11 @@ pub fn decode(payload: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
     }
     let value: serde_json::Value =
         serde_json::from_slice(payload).map_err(|e| Rejection::MalformedJson(e.to_string()))?;
-    let env: CloudEvent<serde_json::Value> =
-        serde_json::from_value(value).map_err(|e| Rejection::BadEnvelope(e.to_string()))?;
+    // The typed readers stop at the first field they cannot read; the schema names them all.
+    let env = match <CloudEvent<serde_json::Value> as serde::Deserialize>::deserialize(&value) {
+        Ok(env) => env,
+        Err(e) => return Err(Rejection::BadEnvelope(shape::every(&value, "", vec![e.to_string()]).join("; "))),
+    };
     if env.specversion != SPEC_VERSION {
         return Err(Rejection::BadEnvelope(format!("specversion {:?}, expected \"1.0\"", env.specversion)));
     }
@@ -263,27 +266,32 @@ pub fn decode(payload: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
             _ => Rejection::UnknownType(env.ty),
         });
     }
+    let data = |e: Rejection| match e {
+        Rejection::InvalidPayload(first) => Rejection::InvalidPayload(shape::every(&value, "data", first)),
+        other => other,
+    };
     let event = match env.ty.as_str() {
         types::ORGANISATION_REGISTERED | types::ORGANISATION_UPDATED => {
-            Inbound::OrganisationUpserted(Box::new(data::<OrganisationV1>(env.data)?.into_domain()?))
+            Inbound::OrganisationUpserted(Box::new(typed::<OrganisationV1>(env.data).map_err(data)?.into_domain()?))
         }
         types::ORGANISATION_REMOVED => {
-            let (id, version) = data::<RemovedV1>(env.data)?.validate(OrgId::parse)?;
+            let (id, version) = typed::<RemovedV1>(env.data).map_err(data)?.validate(OrgId::parse)?;
             Inbound::OrganisationRemoved { id, version }
         }
         types::CALL_PUBLISHED | types::CALL_UPDATED => {
-            Inbound::CallUpserted(Box::new(data::<CallV1>(env.data)?.into_domain()?))
+            Inbound::CallUpserted(Box::new(typed::<CallV1>(env.data).map_err(data)?.into_domain()?))
         }
         _ => {
-            let (id, version) = data::<RemovedV1>(env.data)?.validate(CallId::parse)?;
+            let (id, version) = typed::<RemovedV1>(env.data).map_err(data)?.validate(CallId::parse)?;
             Inbound::CallClosed { id, version }
         }
     };
     Ok(Decoded { event_id: env.id, ty: env.ty, event })
 }
 
-/// `data` as `T`; a shape error names the field's path (`data.version: invalid value …`).
-fn data<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Rejection> {
+/// `data` as `T`; a shape error names the field's path (`data.version: invalid value …`)
+/// of the first field that could not be read ([`decode`] then asks the schema for all).
+fn typed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Rejection> {
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         let at = if path == "." { "data".to_owned() } else { format!("data.{path}") };

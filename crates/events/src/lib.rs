@@ -9,6 +9,7 @@ mod envelope;
 mod inbound;
 pub mod limits;
 mod outbound;
+mod shape;
 pub mod subject;
 
 pub use asyncapi::asyncapi;

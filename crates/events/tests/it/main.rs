@@ -149,3 +149,41 @@ fn versions_beyond_the_store_are_refused_naming_the_field() {
     let r = reject(&v).to_string();
     assert!(r.contains("id:") && r.contains("version:"), "{r}");
 }
+
+/// serde stops at the first field it cannot read; the rejection still names every one, from
+/// the published schema, and never repeats the values found.
+#[test]
+fn shape_errors_name_every_faulty_field() {
+    let mut v = example("organisation.registered.json");
+    v["data"]["version"] = "seven".into();
+    v["data"]["kind"] = 5.into();
+    v["data"]["keywords"] = "anna@example.se".into();
+    v["data"]["interests"]["missions"] = serde_json::json!(["mars"]);
+    v["data"]["favourite_colour"] = "blue".into();
+    v["data"].as_object_mut().expect("data").remove("name");
+    let Rejection::InvalidPayload(errs) = reject(&v) else { panic!("invalid payload expected") };
+    for field in [
+        "data.version:",
+        "data.kind:",
+        "data.keywords:",
+        "data.interests.missions[0]:",
+        "data.favourite_colour:",
+        "data.name:",
+    ] {
+        assert!(errs.iter().any(|e| e.starts_with(field)), "{field} is not named in {errs:?}");
+    }
+    assert!(!errs.iter().any(|e| e.contains("anna@example.se") || e.contains("seven")), "values repeated: {errs:?}");
+
+    let mut v = example("call.published.json");
+    v["id"] = 42.into();
+    v.as_object_mut().expect("event").remove("source");
+    let Rejection::BadEnvelope(reason) = reject(&v) else { panic!("bad envelope expected") };
+    assert!(reason.contains("id:") && reason.contains("source: missing"), "{reason}");
+
+    let mut v = example("call.published.json");
+    v["type"] = "se.brygga.unheard.of.v1".into();
+    v["specversion"] = 1.into();
+    v["time"] = serde_json::json!({"when": "now"});
+    let Rejection::BadEnvelope(reason) = reject(&v) else { panic!("bad envelope expected") };
+    assert!(reason.contains("specversion:") && reason.contains("time:"), "{reason}");
+}
