@@ -80,6 +80,10 @@ pub struct ConsumerStats {
     pub stream_errors: AtomicU64,
     pub redelivered: AtomicU64,
     pub batch_seconds: Histogram,
+    /// Why the last batch found a dependency away (`Outcome::Unavailable`); cleared by the
+    /// next batch that does not. Readiness reports it: a database can answer a ping and still
+    /// refuse every write (a full disk, a read-only file system).
+    unavailable: std::sync::Mutex<Option<String>>,
 }
 
 impl Default for ConsumerStats {
@@ -92,6 +96,7 @@ impl Default for ConsumerStats {
             redelivered: AtomicU64::default(),
             // 1 ms … 16 s.
             batch_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            unavailable: std::sync::Mutex::default(),
         }
     }
 }
@@ -103,6 +108,13 @@ impl ConsumerStats {
     }
     pub fn redelivered(&self) -> u64 {
         self.redelivered.load(Ordering::Relaxed)
+    }
+    /// Why the last batch found a dependency away, if it did.
+    pub fn unavailable(&self) -> Option<String> {
+        self.unavailable.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+    fn set_unavailable(&self, why: Option<String>) {
+        *self.unavailable.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = why;
     }
 }
 
@@ -243,6 +255,10 @@ impl Bus {
             .filter(|(o, _)| matches!(o, Outcome::Unavailable(_)))
             .map(|(_, d)| self.backoff(d.delivered).min(UNAVAILABLE_PAUSE))
             .max();
+        stats.set_unavailable(outcomes.iter().find_map(|o| match o {
+            Outcome::Unavailable(why) => Some(why.clone()),
+            _ => None,
+        }));
         let finishing = msgs
             .iter()
             .zip(&deliveries)

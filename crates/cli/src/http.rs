@@ -1,5 +1,6 @@
 //! Operator endpoints of `brygga serve`: `/healthz` (liveness: the process answers),
-//! `/readyz` (readiness: NATS connected and the database reachable, else 503 with the reason)
+//! `/readyz` (readiness: NATS connected, the database reachable and no service's last batch
+//! finding it unavailable, else 503 with the reason)
 //! and `/metrics` (`metrics.rs`).
 
 use axum::extract::State;
@@ -58,6 +59,13 @@ async fn ready(State(p): State<Probe>) -> (StatusCode, String) {
         Ok(Ok(())) => {}
         Ok(Err(e)) => problems.push(format!("database: {e}")),
         Err(_) => problems.push(format!("database: no answer within {} ms", READY_DB_TIMEOUT.as_millis())),
+    }
+    // A database can answer the ping and still refuse every write (a full disk, a read-only
+    // file system): what the services' last batches found.
+    for (name, stats) in &p.services {
+        if let Some(why) = stats.unavailable() {
+            problems.push(format!("{name}: {why}"));
+        }
     }
     if problems.is_empty() {
         (StatusCode::OK, "ready\n".into())

@@ -53,9 +53,13 @@ impl StoreError {
             Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed | Sqlx::Tls(_) => true,
             Sqlx::Protocol(_) => true,
             // PostgreSQL: connection exceptions (08…) and operator intervention (57P…:
-            // shutdown, cannot connect now); SQLite: disk full (13), read-only (8), I/O (10).
+            // shutdown, cannot connect now); SQLite: disk full (13), read-only (8), I/O (10),
+            // and a write lock another connection keeps past the busy timeout (5, 6, and the
+            // extended 261 and 517), as after a full disk: every write would fail alike.
             Sqlx::Database(d) => d.code().is_some_and(|c| {
-                c.starts_with("08") || c.starts_with("57P") || ["13", "8", "10"].contains(&c.as_ref())
+                c.starts_with("08")
+                    || c.starts_with("57P")
+                    || ["13", "8", "10", "5", "6", "261", "517"].contains(&c.as_ref())
             }),
             _ => false,
         };

@@ -1,7 +1,7 @@
 //! The fault suite (issue 7): `brygga serve` processes under a workload while the service is
 //! killed with SIGKILL, the nats-server is killed and kept away, and the PostgreSQL the test owns
-//! is stopped. After each, the oracle: the store's registry is the workload's folded by the
-//! version rule, the active recommendations are a clean index's of that registry (scores within
+//! is stopped, and the SQLite file's disk fills up. After each, the oracle: the store's registry
+//! is the workload's folded by the version rule, the active recommendations are a clean index's of that registry (scores within
 //! `ranker.min_score_delta`), no (id, revision) reached consumers twice, and the consumers' view
 //! equals the store; readiness is false during the outage and answers within a second.
 //!
@@ -142,5 +142,90 @@ async fn a_database_outage_loses_and_doubles_nothing() {
     let list: Vec<String> = outages.iter().map(|s| format!("{s} s")).collect();
     let fault = format!("PostgreSQL stopped (immediate) mid-burst for {}", list.join(", then "));
     verdict(&c, &[first, rest].concat(), &fault, t.elapsed()).await;
+    c.stop();
+}
+
+/// A small file system the test mounts for the SQLite file (tmpfs), so it can fill it up;
+/// unmounted when dropped. Needs the right to mount (root).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(megabytes: u32) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let size = format!("size={megabytes}m");
+        Self::run(&["mount", "-t", "tmpfs", "-o", &size, "tmpfs", &dir.path().display().to_string()])?;
+        Ok(Self { dir })
+    }
+    fn run(cmd: &[&str]) -> Result<(), String> {
+        let out = std::process::Command::new(cmd[0]).args(&cmd[1..]).output().map_err(|e| e.to_string())?;
+        out.status.success().then_some(()).ok_or_else(|| String::from_utf8_lossy(&out.stderr).trim().to_owned())
+    }
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+    /// Writes a filler file until the disk is full.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.path().join("filler")).expect("filler");
+        let block = vec![0u8; 1 << 16];
+        while f.write_all(&block).and_then(|()| f.sync_data()).is_ok() {}
+    }
+    fn empty(&self) {
+        std::fs::remove_file(self.path().join("filler")).expect("filler removed");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Self::run(&["umount", "-l", &self.path().display().to_string()]);
+    }
+}
+
+/// Known to fail (issue 7): readiness turns false within a second and nothing is dead-lettered
+/// any more, but after the space is back the service's SQLite connections keep answering
+/// "database is locked" for a while, and in most runs the registry then stops short of the
+/// workload (the ingest consumer falls silent) or the consumers' view differs from the store.
+/// Run it with `scripts/test -p brygga-cli --test it a_full_sqlite -- --ignored --nocapture`.
+#[ignore = "known bug: the SQLite store does not recover from a full disk by itself (issue 7)"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sqlite_disk_loses_and_doubles_nothing() {
+    let disk = match SmallDisk::mount(64) {
+        Ok(d) => d,
+        Err(e) => {
+            println!("SKIPPED: cannot mount a tmpfs for the SQLite file (needs root): {e}");
+            return;
+        }
+    };
+    let away = Duration::from_secs(if full() { 30 } else { 3 });
+    let nats = brygga_testkit::nats().await;
+    let db_url = format!("sqlite://{}?mode=rwc", disk.path().join("brygga.sqlite").display());
+    let mut c = Cluster::new(&nats.url(), &db_url, 1).await;
+    c.start("svc", "all");
+    let (first, rest) = workload(&c.prefix, 120);
+    c.publish(&first).await;
+    until_published(&c, 20).await;
+    let half = rest.len() / 2;
+
+    disk.fill();
+    c.publish(&rest[..half]).await;
+    assert_not_ready(&c, "svc", "full");
+    tokio::time::sleep(away).await;
+    disk.empty();
+    c.publish(&rest[half..]).await;
+
+    // Messages waiting out their redelivery delay count in no consumer backlog, so first wait
+    // for the registry to hold the workload, then for everything to settle.
+    let t = Instant::now();
+    let events = [first, rest].concat();
+    let want = expected_registry(&events).0.len();
+    while c.stored_registry().await.0.len() < want {
+        assert!(t.elapsed() < Duration::from_secs(120), "the store did not recover within 120 s of the disk");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    c.settle().await;
+    let fault = format!("SQLite's disk full for {} s mid-burst", away.as_secs());
+    verdict(&c, &events, &fault, t.elapsed()).await;
     c.stop();
 }
