@@ -255,10 +255,16 @@ impl Bus {
             .filter(|(o, _)| matches!(o, Outcome::Unavailable(_)))
             .map(|(_, d)| self.backoff(d.delivered).min(UNAVAILABLE_PAUSE))
             .max();
-        stats.set_unavailable(outcomes.iter().find_map(|o| match o {
+        let why = outcomes.iter().find_map(|o| match o {
             Outcome::Unavailable(why) => Some(why.clone()),
             _ => None,
-        }));
+        });
+        if let (Some(reason), Some(pause)) = (&why, unavailable) {
+            // One line per batch (each delivery's is at debug level).
+            let waiting = outcomes.iter().filter(|o| matches!(o, Outcome::Unavailable(_))).count();
+            warn!(durable = %spec.durable, waiting, ?pause, %reason, "a dependency is unavailable; waiting for it");
+        }
+        stats.set_unavailable(why);
         let finishing = msgs
             .iter()
             .zip(&deliveries)
@@ -289,7 +295,7 @@ impl Bus {
             Outcome::Unavailable(reason) => {
                 stats.retried.fetch_add(1, Ordering::Relaxed);
                 let delay = self.backoff(delivered).min(UNAVAILABLE_PAUSE);
-                warn!(durable = %spec.durable, seq, delivered, ?delay, %reason, "a dependency is unavailable; waiting for it");
+                debug!(durable = %spec.durable, seq, delivered, ?delay, %reason, "a dependency is unavailable; waiting for it");
                 msg.ack_with(AckKind::Nak(Some(delay))).await
             }
             Outcome::Retry(reason) => {
