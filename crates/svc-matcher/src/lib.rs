@@ -117,7 +117,8 @@ impl Matcher {
         })
     }
 
-    /// Runs `f` on the index (benchmarks and operator queries), as [`compute`].
+    /// Runs `f` on the index (benchmarks and operator queries), off the async workers as
+    /// ranking is.
     pub async fn read_index<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
         let index = self.index.read().await;
         compute(|| f(&index))
