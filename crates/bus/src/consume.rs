@@ -249,22 +249,22 @@ impl Bus {
         debug_assert_eq!(outcomes.len(), msgs.len(), "one outcome per delivery");
         // A handler that returned too few outcomes leaves the rest to be redelivered.
         outcomes.resize(msgs.len(), Outcome::Retry("no outcome from the handler".into()));
-        let unavailable = outcomes
+        // The deliveries that found a dependency away: why, and how long each waits.
+        let away: Vec<(&str, Duration)> = outcomes
             .iter()
             .zip(&deliveries)
-            .filter(|(o, _)| matches!(o, Outcome::Unavailable(_)))
-            .map(|(_, d)| self.backoff(d.delivered).min(UNAVAILABLE_PAUSE))
-            .max();
-        let why = outcomes.iter().find_map(|o| match o {
-            Outcome::Unavailable(why) => Some(why.clone()),
-            _ => None,
-        });
-        if let (Some(reason), Some(pause)) = (&why, unavailable) {
+            .filter_map(|(o, d)| match o {
+                Outcome::Unavailable(why) => Some((why.as_str(), self.backoff(d.delivered).min(UNAVAILABLE_PAUSE))),
+                _ => None,
+            })
+            .collect();
+        let unavailable = away.iter().map(|(_, wait)| *wait).max();
+        if let (Some((reason, _)), Some(pause)) = (away.first(), unavailable) {
             // One line per batch (each delivery's is at debug level).
-            let waiting = outcomes.iter().filter(|o| matches!(o, Outcome::Unavailable(_))).count();
+            let waiting = away.len();
             warn!(durable = %spec.durable, waiting, ?pause, %reason, "a dependency is unavailable; waiting for it");
         }
-        stats.set_unavailable(why);
+        stats.set_unavailable(away.first().map(|(why, _)| (*why).to_owned()));
         let finishing = msgs
             .iter()
             .zip(&deliveries)
