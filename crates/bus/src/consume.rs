@@ -36,18 +36,23 @@ pub struct Delivery {
     pub stream_sequence: u64,
     /// 1 on first delivery.
     pub delivered: i64,
+    /// Messages the consumer still had to deliver after this one when it was delivered: 0 on
+    /// the last of a backlog (a handler may hold work back while more is coming).
+    pub pending: u64,
 }
 
 impl Delivery {
     /// The delivery a JetStream message makes.
     pub(crate) fn of(msg: &Message) -> Self {
-        let (seq, delivered) = msg.info().map(|i| (i.stream_sequence, i.delivered)).unwrap_or((0, 1));
+        let (seq, delivered, pending) =
+            msg.info().map(|i| (i.stream_sequence, i.delivered, i.pending)).unwrap_or((0, 1, 0));
         Self {
             subject: msg.subject.to_string(),
             payload: msg.payload.clone(),
             headers: msg.headers.clone(),
             stream_sequence: seq,
             delivered,
+            pending,
         }
     }
 }
@@ -243,7 +248,7 @@ impl Bus {
         Fut: Future<Output = Vec<Outcome>>,
     {
         let deliveries: Vec<Delivery> = msgs.iter().map(Delivery::of).collect();
-        let behind = msgs.last().and_then(|m| m.info().ok()).map_or(0, |i| i.pending);
+        let behind = deliveries.last().map_or(0, |d| d.pending);
         debug!(durable = %spec.durable, batch = msgs.len(), behind, "batch taken");
         let mut outcomes = handler(deliveries.clone()).await;
         debug_assert_eq!(outcomes.len(), msgs.len(), "one outcome per delivery");

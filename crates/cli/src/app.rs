@@ -118,8 +118,9 @@ pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: Canc
         // The stream position first, then the store: what the feed follows from is in the store.
         let seen = bus.last_sequence(Stream::Registry).await?;
         let partitions = cfg.matcher.partitions;
-        let matcher =
-            Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock, seen, partitions).await?;
+        let matcher = Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock, seen, partitions)
+            .await?
+            .settling(Duration::from_secs(cfg.matcher.settle_secs));
         let matcher = Arc::new(matcher);
         running_matcher = Some(matcher.clone());
         let loops = Loops {

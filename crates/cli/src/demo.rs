@@ -136,6 +136,8 @@ pub async fn wait_until_settled_within(app: &app::App, limit: Duration) -> anyho
             let durable = brygga_svc_matcher::partition::durable(p, n);
             backlog += app.bus.backlog(Stream::Registry, &durable).await.unwrap_or(1);
         }
+        // Entries wait only while a consumer is behind; counted for certainty.
+        backlog += app.matcher.as_ref().map_or(0, |m| m.waiting() as u64);
         quiet = if backlog == 0 { quiet + 1 } else { 0 };
     }
     Ok(())

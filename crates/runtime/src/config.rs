@@ -117,11 +117,16 @@ pub struct MatcherSettings {
     /// and re-ranks every organisation it holds, so that rankings no longer depend on the
     /// order events came in (see the README's "Reliability").
     pub converge_after_secs: u64,
+    /// While a partition's consumer is behind (a burst), a new call or partner that enters
+    /// the lists of organisations other than the one that changed waits, at most this many
+    /// seconds, and is merged in with whatever else entered meanwhile once the consumer has
+    /// caught up: one change per list instead of one per displacement. 0: never wait.
+    pub settle_secs: u64,
 }
 
 impl Default for MatcherSettings {
     fn default() -> Self {
-        Self { partitions: 1, lease_ttl_secs: 10, replica: None, converge_after_secs: 30 }
+        Self { partitions: 1, lease_ttl_secs: 10, replica: None, converge_after_secs: 30, settle_secs: 15 }
     }
 }
 

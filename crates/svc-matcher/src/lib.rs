@@ -5,8 +5,9 @@
 //! For each batch of registry events on a partition's durable consumer it waits until the index
 //! has seen them, then re-ranks only the organisations of that partition the changes reach
 //! (`scope.rs`: holders of a changed target, and those whose top-k a new call or partner
-//! enters, which merge it into what they hold), plus a deadline sweep over the holders of
-//! expired calls. The differences (created / updated / withdrawn) and their events are written
+//! enters, which merge it into what they hold; while the consumer is behind, those entries
+//! wait and are merged once it catches up: `waiting.rs`), plus a deadline sweep over the
+//! holders of expired calls. The differences (created / updated / withdrawn) and their events are written
 //! in one transaction per batch; the outbox relay publishes them. The index is read-locked only
 //! while it is queried, never across database I/O; the feed write-locks it per batch.
 //!
@@ -32,6 +33,7 @@ mod held;
 pub mod partition;
 mod run;
 mod scope;
+mod waiting;
 
 pub use run::{run, Loops, Partitioning};
 use scope::Scope;
@@ -78,10 +80,14 @@ pub struct Matcher {
     dirty: std::sync::atomic::AtomicBool,
     /// What the organisations of the held partitions hold (`held.rs`).
     held: held::Held,
+    /// Entries into other organisations' lists held back while the consumer is behind.
+    waiting: waiting::Waiting,
 }
 
 /// How long a batch waits for the index to catch up with it before it is retried.
 const CATCH_UP: Duration = Duration::from_secs(30);
+/// The longest an entry into another organisation's list waits while the consumer is behind.
+pub const SETTLE: Duration = Duration::from_secs(15);
 
 impl Matcher {
     /// Loads the index from the store. `seen` is the registry stream's last sequence read
@@ -114,7 +120,21 @@ impl Matcher {
             converged: std::sync::Mutex::new(stamp),
             dirty: std::sync::atomic::AtomicBool::new(false),
             held: held::Held::default(),
+            waiting: waiting::Waiting::new(SETTLE),
         })
+    }
+
+    /// Sets the longest an entry into another organisation's list waits while the consumer
+    /// stays behind (`waiting.rs`; default [`SETTLE`]). Zero: entries never wait.
+    #[must_use]
+    pub fn settling(mut self, settle: Duration) -> Self {
+        self.waiting = waiting::Waiting::new(settle);
+        self
+    }
+
+    /// Organisations with entries waiting to be merged into their lists.
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
     }
 
     /// Runs `f` on the index (benchmarks and operator queries), off the async workers as
@@ -125,9 +145,13 @@ impl Matcher {
     }
 
     /// Forgets what the organisations of partition `p` hold (this replica starts working on
-    /// it; another may have written them meanwhile).
+    /// it; another may have written them meanwhile), and marks the rankings for convergence:
+    /// a replica that stopped with entries waiting (`waiting.rs`) left them to whoever holds
+    /// the partition next.
     fn forget_partition(&self, p: u16) {
         self.held.forget(|o| self.in_partition(o, p));
+        self.waiting.forget(|o| self.in_partition(o, p));
+        self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Whether `org` is re-ranked by the worker of partition `p`.
@@ -145,7 +169,8 @@ impl Matcher {
     /// one is dead-lettered by partition 0's worker and skipped by the others, so it is
     /// reported once), then, once the index has seen them, the union of the partition's
     /// organisations they can change is re-ranked and every change committed with its events
-    /// in one transaction.
+    /// in one transaction. Entries into other organisations' lists wait while more events are
+    /// pending behind the batch, at most the settle time (`waiting.rs`).
     #[instrument(name = "matcher.handle", skip_all, fields(batch = ds.len(), partition = p))]
     pub async fn handle_batch(&self, p: u16, ds: Vec<Delivery>) -> Vec<Outcome> {
         let mut outcomes = Vec::with_capacity(ds.len());
@@ -163,7 +188,11 @@ impl Matcher {
                 }
             }
         }
-        if changed.is_empty() {
+        let mine = |o: &OrgId| self.in_partition(o, p);
+        let waited = self.waiting.oldest(mine);
+        let caught_up = ds.last().is_some_and(|d| d.pending == 0);
+        let flush = caught_up || waited.is_some_and(|w| w >= self.waiting.settle());
+        if changed.is_empty() && !(flush && waited.is_some()) {
             return outcomes;
         }
         self.touch();
@@ -171,7 +200,7 @@ impl Matcher {
         let failure = if !self.caught_up(last).await {
             Outcome::Retry(format!("the index has not caught up with stream sequence {last}"))
         } else {
-            let synced = self.sync(Scope::Changed(changed), |o| self.in_partition(o, p)).await;
+            let synced = self.sync_batch(changed, flush, mine).await;
             self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
             match synced {
                 Ok(_) => return outcomes,
@@ -230,6 +259,8 @@ impl Matcher {
     /// (`run.rs`), and costs a re-rank of every organisation held. Returns the changes made.
     pub async fn converge(&self, mine: &BTreeSet<u16>) -> Result<usize, StoreError> {
         self.dirty.store(false, std::sync::atomic::Ordering::SeqCst);
+        // Re-ranked from scratch below: entries still waiting are moot.
+        self.waiting.forget(|o| mine.contains(&partition::partition_of(o, self.partitions)));
         let stamp = {
             let mut index = self.index.write().await;
             index.relearn();
@@ -268,10 +299,44 @@ impl Matcher {
     /// Computes the recommendations of the organisations in `scope`, compares them with what
     /// is active, and commits the changes with their events. Returns how many changes were made.
     async fn sync(&self, scope: Scope, mine: impl Fn(&OrgId) -> bool) -> Result<usize, StoreError> {
-        let today = self.clock.today();
-        let db = self.store.db();
         let t0 = Instant::now();
-        let plans = scope::affected(db, &self.index, &self.held, scope, today, mine).await?;
+        let plans = scope::affected(self.store.db(), &self.index, &self.held, scope, self.clock.today(), mine).await?;
+        self.commit(plans, t0).await
+    }
+
+    /// [`Matcher::sync`] for a batch's changes, with the waiting room: entries that only
+    /// merge into other organisations' lists wait, unless `flush`, which brings in every
+    /// entry waiting for the partition (handed back if the batch fails).
+    async fn sync_batch(
+        &self,
+        changed: Vec<scope::Changed>,
+        flush: bool,
+        mine: impl Fn(&OrgId) -> bool + Copy,
+    ) -> Result<usize, StoreError> {
+        let t0 = Instant::now();
+        let scope = Scope::Changed(changed);
+        let mut plans =
+            scope::affected(self.store.db(), &self.index, &self.held, scope, self.clock.today(), mine).await?;
+        let k = |kind: &str| self.ranker.top_k(kind);
+        if !flush {
+            self.waiting.hold_back(&mut plans, k);
+            return self.commit(plans, t0).await;
+        }
+        let taken = self.waiting.take_into(&mut plans, mine);
+        let result = self.commit(plans, t0).await;
+        if result.is_err() {
+            self.waiting.restore(taken, k);
+        }
+        result
+    }
+
+    /// Re-ranks the organisations `plans` name (planned since `t0`) and commits the changes.
+    async fn commit(
+        &self,
+        plans: std::collections::BTreeMap<OrgId, scope::Plan>,
+        t0: Instant,
+    ) -> Result<usize, StoreError> {
+        let today = self.clock.today();
         let t_plan = t0.elapsed();
         // In chunks: what each organisation holds is decoded for one chunk at a time, so a
         // change that reaches thousands of organisations does not hold all their lists at once.
@@ -284,10 +349,11 @@ impl Matcher {
         if changes.is_empty() {
             return Ok(0);
         }
+        let causes: HashMap<&OrgId, BTreeSet<String>> = plans.iter().map(|(o, p)| (o, p.all_causes())).collect();
         let no_causes = BTreeSet::new();
         let events: Vec<OutboxEvent> = changes
             .iter()
-            .map(|c| self.event(c, plans.get(&c.rec.org_id).map_or(&no_causes, |p| &p.causes)))
+            .map(|c| self.event(c, causes.get(&c.rec.org_id).unwrap_or(&no_causes)))
             .collect::<Result<_, _>>()?;
         let txn = self.store.db().begin().await?;
         recommendations::apply(&txn, &changes).await?;

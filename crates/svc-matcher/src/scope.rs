@@ -2,7 +2,12 @@
 //!
 //! A changed organisation is a changed *partner*: it is re-ranked itself, and so are those
 //! that hold it now and those whose top-k partners it enters. A changed call: those that hold
-//! it now and those whose top-k calls it enters. "Enters" is judged by the index against the
+//! it now and those whose top-k calls it enters. A holder scores the changed target again and
+//! ranks that kind from scratch only if its score fell (or it went): a score that held or rose
+//! cannot let in anything it did not already beat. That matters more than it seems: the index
+//! runs ahead of the partitions' consumers (`feed.rs`), so organisations re-ranked now already
+//! hold targets whose own events are still to come, and ranking each of them from scratch again
+//! when those events arrive re-ranked about one holder per new organisation. "Enters" is judged by the index against the
 //! scores each candidate holds (`held.rs`, without reading the store each time); candidates come from
 //! the index's postings, so the cost is the organisations that share a term with the change.
 
@@ -23,13 +28,35 @@ pub(crate) struct Changed {
 /// How one organisation is re-ranked, and why.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
+    /// The events that caused the full and refill parts (each entrant names its own).
     pub(crate) causes: BTreeSet<String>,
     /// Everything from scratch: the organisation itself changed.
     pub(crate) full: bool,
-    /// Kinds ranked again from scratch: it holds a changed target of that kind.
+    /// Kinds ranked again from scratch (the sweep: a held call expired).
     pub(crate) refill: BTreeSet<&'static str>,
+    /// Targets it holds that changed: scored again, and their kind ranked from scratch if the
+    /// score fell.
+    pub(crate) rescore: Vec<Target>,
     /// Targets that enter its lists: merged into what it holds of their kind.
-    pub(crate) enter: Vec<Target>,
+    pub(crate) enter: Vec<Entrant>,
+}
+
+impl Plan {
+    /// Every event that caused some part of the plan.
+    pub(crate) fn all_causes(&self) -> BTreeSet<String> {
+        let mut all = self.causes.clone();
+        all.extend(self.enter.iter().flat_map(|e| e.causes.iter().cloned()));
+        all
+    }
+}
+
+/// A target that enters an organisation's list, with the score it entered with and the
+/// events that caused it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Entrant {
+    pub(crate) target: Target,
+    pub(crate) score: u8,
+    pub(crate) causes: Vec<String>,
 }
 
 /// What to re-rank.
@@ -93,7 +120,7 @@ pub(crate) async fn affected(
         if of_kind.is_empty() {
             continue;
         }
-        // Those that hold a changed target now rank that kind again.
+        // Those that hold a changed target now score it again.
         let ids: Vec<String> = of_kind.iter().map(|c| c.target.id().to_owned()).collect();
         let by_id: HashMap<&str, &Changed> = of_kind.iter().map(|c| (c.target.id(), *c)).collect();
         let kind: &'static str = if kind == "partner" { "partner" } else { "call" };
@@ -102,7 +129,7 @@ pub(crate) async fn affected(
                 continue;
             }
             if let Some(c) = by_id.get(target.as_str()) {
-                plan(&mut out, org, &c.causes).refill.insert(kind);
+                plan(&mut out, org, &c.causes).rescore.push(c.target.clone());
             }
         }
         // Those whose top-k a changed target enters, judged on the scores they hold. The
@@ -147,7 +174,8 @@ pub(crate) async fn affected(
             }
             for (n, score) in found {
                 if bars[n as usize].admits(c.target.id(), score) {
-                    plan(&mut out, cands[n as usize].clone(), &c.causes).enter.push(c.target.clone());
+                    let entrant = Entrant { target: c.target.clone(), score, causes: c.causes.clone() };
+                    out.entry(cands[n as usize].clone()).or_default().enter.push(entrant);
                 }
             }
         }
@@ -163,8 +191,9 @@ fn plan<'a>(out: &'a mut BTreeMap<OrgId, Plan>, o: OrgId, causes: &[String]) -> 
 }
 
 /// An organisation's recommendations after `plan`: from scratch where the plan says so (or
-/// where the per-organisation cap couples the kinds), else what it holds with the targets
-/// that enter merged in. Kinds the plan does not touch are kept as held.
+/// where the per-organisation cap couples the kinds, or a held target's score fell), else what
+/// it holds with the targets that enter and the changed ones it holds merged in. Kinds the
+/// plan does not touch are kept as held.
 pub(crate) fn desired(
     index: &Index,
     org: &OrgId,
@@ -179,13 +208,27 @@ pub(crate) fn desired(
     for kind in TARGET_KINDS {
         let held_kind: Vec<Recommendation> =
             held.iter().filter(|p| p.rec.target.kind() == kind).map(|p| p.rec.clone()).collect();
-        let new: Vec<Target> = plan.enter.iter().filter(|t| t.kind() == kind).cloned().collect();
+        let changed: Vec<&Target> = plan.rescore.iter().filter(|t| t.kind() == kind).collect();
+        let mut new: Vec<Target> =
+            plan.enter.iter().filter(|e| e.target.kind() == kind).map(|e| e.target.clone()).collect();
+        new.extend(changed.iter().map(|t| (*t).clone()));
         if plan.refill.contains(kind) {
             out.extend(index.recommend_kind(org, kind, today));
-        } else if !new.is_empty() {
-            out.extend(index.merge_kind(org, kind, held_kind, &new, today));
-        } else {
+        } else if new.is_empty() {
             out.extend(held_kind);
+        } else {
+            let merged = index.merge_kind(org, kind, held_kind.clone(), &new, today);
+            let score_in = |list: &[Recommendation], t: &Target| list.iter().find(|r| r.target == *t).map(|r| r.score);
+            let fell = changed.iter().any(|t| match (score_in(&held_kind, t), score_in(&merged, t)) {
+                (Some(old), Some(now)) => now < old,
+                (Some(_), None) => true,
+                (None, _) => false,
+            });
+            if fell {
+                out.extend(index.recommend_kind(org, kind, today));
+            } else {
+                out.extend(merged);
+            }
         }
     }
     out

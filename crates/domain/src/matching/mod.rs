@@ -116,6 +116,16 @@ impl Default for RankerConfig {
 }
 
 impl RankerConfig {
+    /// The top-k of a kind of target.
+    pub fn top_k(&self, kind: &str) -> usize {
+        match kind {
+            "call" => self.top_k_calls,
+            "partner" => self.top_k_partners,
+            "mission" => self.top_k_missions,
+            _ => self.top_k_s3_areas,
+        }
+    }
+
     /// Maps raw relevance (≥ 0) onto 0-100.
     pub fn calibrate(&self, raw: f32) -> u8 {
         self.calibrate_fine(raw).round().clamp(0.0, 100.0) as u8

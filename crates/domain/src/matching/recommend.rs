@@ -109,7 +109,7 @@ impl Index {
         let cfg = &self.ranker;
         let cos = self.org_postings.scores(&p.vec);
         self.touched_orgs(&cos)
-            .filter(|(o, _)| o.org.consent.contact && &o.org.id != org)
+            .filter(|(o, _)| o.org.consent.contact && !std::ptr::eq(*o, p))
             .filter_map(|(o, cos)| {
                 let score = cfg.calibrate(partner_raw(cos, &o.org, &p.org));
                 (score >= cfg.floor).then_some((&o.org.id, score))
@@ -155,13 +155,7 @@ impl Index {
 
     /// The top-k of a kind of target.
     pub fn top_k(&self, kind: &str) -> usize {
-        let c = &self.ranker;
-        match kind {
-            "call" => c.top_k_calls,
-            "partner" => c.top_k_partners,
-            "mission" => c.top_k_missions,
-            _ => c.top_k_s3_areas,
-        }
+        self.ranker.top_k(kind)
     }
 
     fn call_recs(&self, o: &OrgEntry, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {
@@ -179,8 +173,7 @@ impl Index {
                 (score >= cfg.floor && allows(&assess(org, &e.call, today, lang))).then_some((score, e))
             })
             .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.call.id.cmp(&b.1.call.id)));
-        scored.truncate(cfg.top_k_calls);
+        best_first(&mut scored, cfg.top_k_calls, |a, b| b.0.cmp(&a.0).then_with(|| a.1.call.id.cmp(&b.1.call.id)));
         scored.into_iter().filter_map(|(_, e)| self.call_rec(o, e, today)).collect()
     }
 
@@ -305,12 +298,11 @@ impl Index {
         let cos = self.org_postings.scores(&o.vec);
         let mut candidates: Vec<(u8, &OrgEntry)> = self
             .touched_orgs(&cos)
-            .filter(|(p, _)| p.org.id != org.id && p.org.consent.partner_suggestions)
+            .filter(|(p, _)| !std::ptr::eq(*p, o) && p.org.consent.partner_suggestions)
             .map(|(p, cos)| (cfg.calibrate(partner_raw(cos, org, &p.org)), p))
             .filter(|(score, _)| *score >= cfg.floor)
             .collect();
-        candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.org.id.cmp(&b.1.org.id)));
-        candidates.truncate(cfg.top_k_partners);
+        best_first(&mut candidates, cfg.top_k_partners, |a, b| b.0.cmp(&a.0).then_with(|| a.1.org.id.cmp(&b.1.org.id)));
         candidates.into_iter().filter_map(|(_, p)| self.partner_rec(o, p)).collect()
     }
 
@@ -411,6 +403,20 @@ impl EntryBar {
 }
 
 /// Ranks within one kind: best first (ties by target), floor, top-k, ranks from 1.
+/// Keeps the first `k` of `v` in the total order `cmp`, sorted: what a sort and a truncation
+/// give, in time linear in `v` (candidate lists run to thousands; lists to a handful).
+fn best_first<T>(v: &mut Vec<T>, k: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    if k == 0 {
+        v.clear();
+        return;
+    }
+    if v.len() > k {
+        v.select_nth_unstable_by(k - 1, &cmp);
+        v.truncate(k);
+    }
+    v.sort_by(cmp);
+}
+
 fn rank(mut recs: Vec<Recommendation>, k: usize, floor: u8) -> Vec<Recommendation> {
     recs.retain(|r| r.score >= floor);
     recs.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.target.cmp(&b.target)));
@@ -419,4 +425,24 @@ fn rank(mut recs: Vec<Recommendation>, k: usize, floor: u8) -> Vec<Recommendatio
         r.rank = u16::try_from(i + 1).unwrap_or(u16::MAX);
     }
     recs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::best_first;
+
+    #[test]
+    fn best_first_is_a_sort_and_a_truncation() {
+        // Scores with many ties, broken by a unique key, as candidates are.
+        let all: Vec<(u8, u32)> = (0..500u32).map(|i| (((i * 7919) % 13) as u8, (i * 104_729) % 1009)).collect();
+        let cmp = |a: &(u8, u32), b: &(u8, u32)| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1));
+        for k in [0, 1, 3, 10, 499, 500, 600] {
+            let mut want = all.clone();
+            want.sort_by(cmp);
+            want.truncate(k);
+            let mut got = all.clone();
+            best_first(&mut got, k, cmp);
+            assert_eq!(got, want, "k = {k}");
+        }
+    }
 }
