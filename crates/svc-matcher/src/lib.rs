@@ -7,9 +7,10 @@
 //! (`scope.rs`: holders of a changed target, and those whose top-k a new call or partner
 //! enters, which merge it into what they hold; while the consumer is behind, those entries
 //! wait and are merged once it catches up: `waiting.rs`), plus a deadline sweep over the
-//! holders of expired calls. The differences (created / updated / withdrawn) and their events are written
-//! in one transaction per batch; the outbox relay publishes them. The index is read-locked only
-//! while it is queried, never across database I/O; the feed write-locks it per batch.
+//! holders of expired calls. The differences (created / updated / withdrawn) and their events
+//! are written in one transaction per batch; the outbox relay publishes them. The index is
+//! read-locked only while it is queried, never across database I/O; the feed write-locks it
+//! per batch.
 //!
 //! Main items: [`Matcher`], [`Matcher::handle_batch`], [`run`]. Ranking lives in `brygga-domain`.
 
@@ -86,8 +87,6 @@ pub struct Matcher {
 
 /// How long a batch waits for the index to catch up with it before it is retried.
 const CATCH_UP: Duration = Duration::from_secs(30);
-/// The longest an entry into another organisation's list waits while the consumer is behind.
-pub const SETTLE: Duration = Duration::from_secs(15);
 
 impl Matcher {
     /// Loads the index from the store. `seen` is the registry stream's last sequence read
@@ -120,12 +119,13 @@ impl Matcher {
             converged: std::sync::Mutex::new(stamp),
             dirty: std::sync::atomic::AtomicBool::new(false),
             held: held::Held::default(),
-            waiting: waiting::Waiting::new(SETTLE),
+            waiting: waiting::Waiting::new(Duration::ZERO),
         })
     }
 
     /// Sets the longest an entry into another organisation's list waits while the consumer
-    /// stays behind (`waiting.rs`; default [`SETTLE`]). Zero: entries never wait.
+    /// stays behind (`waiting.rs`; the service sets `matcher.settle_secs`). Zero, the default
+    /// here: entries never wait.
     #[must_use]
     pub fn settling(mut self, settle: Duration) -> Self {
         self.waiting = waiting::Waiting::new(settle);

@@ -7,9 +7,10 @@
 //! cannot let in anything it did not already beat. That matters more than it seems: the index
 //! runs ahead of the partitions' consumers (`feed.rs`), so organisations re-ranked now already
 //! hold targets whose own events are still to come, and ranking each of them from scratch again
-//! when those events arrive re-ranked about one holder per new organisation. "Enters" is judged by the index against the
-//! scores each candidate holds (`held.rs`, without reading the store each time); candidates come from
-//! the index's postings, so the cost is the organisations that share a term with the change.
+//! when those events arrive re-ranked about one holder per new organisation. "Enters" is
+//! judged by the index against the scores each candidate holds (`held.rs`, without reading the
+//! store each time); candidates come from the index's postings, so the cost is the
+//! organisations that share a term with the change.
 
 use crate::held::Held;
 use brygga_domain::{Index, OrgId, Recommendation, Target, TARGET_KINDS};
@@ -28,7 +29,7 @@ pub(crate) struct Changed {
 /// How one organisation is re-ranked, and why.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
-    /// The events that caused the full and refill parts (each entrant names its own).
+    /// The events that caused the full, refill and rescore parts (each entrant names its own).
     pub(crate) causes: BTreeSet<String>,
     /// Everything from scratch: the organisation itself changed.
     pub(crate) full: bool,
