@@ -19,10 +19,12 @@ use tracing::{info, warn};
 /// Which services this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Role {
-    /// Ingest and matcher in one process (the embedded default).
+    /// Ingest, matcher and query service in one process (the embedded default).
     All,
     Ingest,
     Matcher,
+    /// The request/reply query service (`brygga-svc-query`).
+    Query,
 }
 
 /// A running Brygga.
@@ -40,7 +42,7 @@ pub struct App {
     pub matcher_stats: Arc<ConsumerStats>,
     /// The matcher of this process, if it runs one.
     pub matcher: Option<Arc<Matcher>>,
-    tasks: Vec<JoinHandle<Result<(), brygga_bus::BusError>>>,
+    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
 }
 
 /// Connects to (or starts) NATS, ensures streams; returns the bus, the embedded server if one
@@ -106,13 +108,8 @@ pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: Canc
             max_event_bytes: cfg.max_event_bytes,
             wake: Arc::new(Notify::new()),
         };
-        tasks.push(tokio::spawn(brygga_svc_ingest::run(
-            bus.clone(),
-            ingest,
-            poll,
-            ingest_stats.clone(),
-            cancel.clone(),
-        )));
+        let run = brygga_svc_ingest::run(bus.clone(), ingest, poll, ingest_stats.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move { Ok(run.await?) }));
     }
     if matches!(role, Role::All | Role::Matcher) {
         // The stream position first, then the store: what the feed follows from is in the store.
@@ -132,14 +129,12 @@ pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: Canc
             replica: cfg.matcher.replica.clone().unwrap_or_else(default_replica),
             lease_ttl: Duration::from_secs(cfg.matcher.lease_ttl_secs),
         };
-        tasks.push(tokio::spawn(brygga_svc_matcher::run(
-            bus.clone(),
-            matcher,
-            loops,
-            part,
-            matcher_stats.clone(),
-            cancel.clone(),
-        )));
+        let run = brygga_svc_matcher::run(bus.clone(), matcher, loops, part, matcher_stats.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move { Ok(run.await?) }));
+    }
+    if matches!(role, Role::All | Role::Query) {
+        let run = brygga_svc_query::run(bus.client().clone(), cfg.prefix.clone(), store.clone(), cancel.clone());
+        tasks.push(tokio::spawn(async move { Ok(run.await?) }));
     }
     info!(?role, nats = %nats_url, %database, prefix = %cfg.prefix, "brygga running");
     Ok(App {
@@ -178,7 +173,7 @@ impl App {
                 for r in results {
                     match r {
                         Ok(Ok(())) => {}
-                        Ok(Err(e)) => failed = Some(anyhow::Error::from(e)),
+                        Ok(Err(e)) => failed = Some(e),
                         Err(e) => failed = Some(anyhow::anyhow!("service task failed: {e}")),
                     }
                 }

@@ -66,6 +66,17 @@ pub async fn run(mut cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
         settle.as_millis(),
         started.elapsed().as_millis()
     );
+    let stats = app
+        .bus
+        .client()
+        .request(subject::query(&cfg.prefix, "stats"), "{}".into())
+        .await
+        .context("asking the query service")?;
+    println!(
+        "Asked the query service ({}, request/reply): {}",
+        subject::query(&cfg.prefix, "stats"),
+        String::from_utf8_lossy(&stats.payload)
+    );
     let [i_ok, i_retry, i_dead, _] = app.ingest_stats.get();
     let [m_ok, m_retry, m_dead, _] = app.matcher_stats.get();
     println!("Counters: ingest acked {i_ok}, retried {i_retry}, dead-lettered {i_dead}; matcher acked {m_ok}, retried {m_retry}, dead-lettered {m_dead}.");

@@ -24,6 +24,9 @@ pub enum Target {
 }
 
 impl Target {
+    /// Every [`Target::kind`].
+    pub const KINDS: [&'static str; 4] = ["mission", "s3_area", "call", "partner"];
+
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Mission(_) => "mission",

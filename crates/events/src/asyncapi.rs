@@ -137,6 +137,9 @@ pub fn asyncapi(prefix: &str) -> Value {
             json!({"action": c.action, "channel": {"$ref": format!("#/channels/{}", c.id)}, "summary": c.summary}),
         );
     }
+    for e in crate::query::Endpoint::ALL {
+        query_channel(prefix, e, &mut chans, &mut ops, &mut msgs);
+    }
     json!({
         "asyncapi": "3.0.0",
         "info": {
@@ -144,7 +147,8 @@ pub fn asyncapi(prefix: &str) -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Events in and out of Brygga on NATS JetStream: CloudEvents 1.0 in structured mode \
                             (JSON). Integrators publish organisations and calls; Brygga publishes explained \
-                            recommendations and dead letters. Subjects below use the default prefix `brygga`.",
+                            recommendations and dead letters, and answers queries (request/reply, NATS \
+                            Service API). Subjects below use the default prefix `brygga`.",
         },
         "defaultContentType": "application/json",
         "servers": {"nats": {"host": "nats:4222", "protocol": "nats", "description": "A NATS server (2.10+) with JetStream; streams BRYGGA_IN, BRYGGA_REGISTRY, BRYGGA_REC, BRYGGA_DLQ."}},
@@ -152,6 +156,69 @@ pub fn asyncapi(prefix: &str) -> Value {
         "operations": ops,
         "components": {"messages": msgs},
     })
+}
+
+/// A query endpoint: a channel Brygga receives requests on, and the reply to the requester's
+/// inbox (a channel without an address: NATS picks it per request).
+fn query_channel(
+    prefix: &str,
+    e: crate::query::Endpoint,
+    chans: &mut Map<String, Value>,
+    ops: &mut Map<String, Value>,
+    msgs: &mut Map<String, Value>,
+) {
+    let id = format!("query{}", e.name().split('-').map(capitalise).collect::<String>());
+    let (request, reply) = e.schema_files();
+    let payload = |file: &str| json!({"schemaFormat": "application/schema+json;version=draft-2020-12", "schema": {"$ref": format!("./{file}")}});
+    let req_key = format!("query_{}_request", e.name().replace('-', "_"));
+    let rep_key = format!("query_{}_reply", e.name().replace('-', "_"));
+    msgs.insert(
+        req_key.clone(),
+        json!({"name": req_key, "title": format!("{} request", e.name()), "contentType": "application/json", "payload": payload(request)}),
+    );
+    msgs.insert(
+        rep_key.clone(),
+        json!({
+            "name": rep_key,
+            "title": format!("{} reply", e.name()),
+            "contentType": "application/json",
+            "payload": payload(reply),
+            "headers": {"type": "object", "properties": {
+                "Nats-Service-Error-Code": {"type": "string", "description": "Set when the request was refused: 400 (the message names every faulty field), 404, 500 or 503 (retry later); the body is then empty."},
+                "Nats-Service-Error": {"type": "string", "description": "Why, in one line."},
+            }},
+        }),
+    );
+    chans.insert(
+        id.clone(),
+        json!({
+            "address": crate::subject::query(prefix, e.name()),
+            "messages": {req_key.clone(): {"$ref": format!("#/components/messages/{req_key}")}},
+            "description": format!("Query service (NATS Service API `brygga-query`, queue group `q`): {}", e.summary()),
+        }),
+    );
+    let reply_id = format!("{id}Reply");
+    chans.insert(
+        reply_id.clone(),
+        json!({
+            "address": null,
+            "messages": {rep_key.clone(): {"$ref": format!("#/components/messages/{rep_key}")}},
+            "description": "The requester's reply inbox.",
+        }),
+    );
+    ops.insert(
+        format!("receive{}", capitalise(&id)),
+        json!({
+            "action": "receive",
+            "channel": {"$ref": format!("#/channels/{id}")},
+            "summary": e.summary(),
+            "messages": [{"$ref": format!("#/channels/{id}/messages/{req_key}")}],
+            "reply": {
+                "channel": {"$ref": format!("#/channels/{reply_id}")},
+                "messages": [{"$ref": format!("#/channels/{reply_id}/messages/{rep_key}")}],
+            },
+        }),
+    );
 }
 
 fn message_key(ty: &str) -> String {

@@ -1,7 +1,8 @@
 //! Brygga's wire contracts: the CloudEvents envelope, versioned payloads, subject and
 //! stream names, and decoding of inbound bytes into validated domain values.
 //!
-//! Main items: [`CloudEvent`], [`decode`], [`Rejection`], [`subject`], [`schemas`], [`asyncapi`].
+//! Main items: [`CloudEvent`], [`decode`], [`Rejection`], [`subject`], [`schemas`], [`asyncapi`],
+//! and the query service's requests and replies, [`query`].
 //! This crate does no I/O; it only defines and checks what crosses the bus.
 
 mod asyncapi;
@@ -9,6 +10,7 @@ mod envelope;
 mod inbound;
 pub mod limits;
 mod outbound;
+pub mod query;
 mod shape;
 pub mod subject;
 
@@ -19,11 +21,11 @@ pub use inbound::{
     RemovedV1, SizeV1, DEFAULT_MAX_EVENT_BYTES, MAX_VERSION,
 };
 pub use outbound::{
-    change_name, change_type, DeadLetterV1, EligibilityLineV1, ExplanationV1, RecommendationV1, RegistryCallV1,
-    RegistryOrganisationV1, TargetV1, DEAD_LETTER_PAYLOAD_MAX,
+    change_name, change_type, current_change, DeadLetterV1, EligibilityLineV1, ExplanationV1, RecommendationV1,
+    RegistryCallV1, RegistryOrganisationV1, TargetV1, DEAD_LETTER_PAYLOAD_MAX,
 };
 
-/// JSON Schemas of every event, by file name; committed under `schemas/` and checked by a test.
+/// JSON Schemas of every event and query (request and reply), by file name; committed under `schemas/` and checked by a test.
 /// Each has an `$id` and a title of its own, pins `specversion` and the event types it covers,
 /// and lists the values the decoder accepts (kinds, countries, NACE codes, missions, languages,
 /// programmes, statuses) and its length limits, so a payload that passes the schema is not
@@ -81,6 +83,7 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
             refine(name, title, tys, schema);
             (*name, std::mem::take(schema))
         })
+        .chain(query::schemas())
         .collect()
 }
 

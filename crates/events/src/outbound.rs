@@ -2,7 +2,7 @@
 //! (matcher → notification consumers) and dead letters.
 
 use crate::inbound::{CallV1, OrganisationV1};
-use brygga_domain::{ChangeKind, Criterion, Language, Recommendation, Tri};
+use brygga_domain::{ChangeKind, Criterion, Language, Published, Recommendation, Tri};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -80,6 +80,12 @@ pub struct RecommendationV1 {
 }
 
 impl RecommendationV1 {
+    /// A stored recommendation as it stands (for queries and re-publishing): `created` at its
+    /// first revision, else `updated`; `withdrawn` when it is not active.
+    pub fn current(p: &Published, active: bool, caused_by: Vec<String>) -> Self {
+        Self::from_domain(&p.rec, current_change(p, active), p.revision, caused_by)
+    }
+
     pub fn from_domain(rec: &Recommendation, change: ChangeKind, revision: u32, caused_by: Vec<String>) -> Self {
         let e = &rec.explanation;
         Self {
@@ -117,6 +123,15 @@ impl RecommendationV1 {
             },
             caused_by,
         }
+    }
+}
+
+/// The change that brought a stored recommendation to its state (see [`RecommendationV1::current`]).
+pub fn current_change(p: &Published, active: bool) -> ChangeKind {
+    match (active, p.revision) {
+        (false, _) => ChangeKind::Withdrawn,
+        (true, 0 | 1) => ChangeKind::Created,
+        (true, _) => ChangeKind::Updated,
     }
 }
 

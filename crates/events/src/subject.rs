@@ -7,6 +7,7 @@
 //! | `{p}.registry.v1.organisation.{org_id}` / `.call.{call_id}` | `{P}_REGISTRY` | validated state, from ingest to the matcher |
 //! | `{p}.rec.v1.{org_id}.{created,updated,withdrawn}` | `{P}_REC` | recommendations |
 //! | `{p}.dlq.v1.{service}` | `{P}_DLQ` | dead letters with their reason |
+//! | `{p}.query.v1.{endpoint}` | none (request/reply) | the query service (`crate::query`) |
 
 /// Inbound organisation events: `registered`, `updated`, `removed`.
 pub fn inbound_organisation(prefix: &str, action: &str) -> String {
@@ -45,6 +46,10 @@ pub fn dead_letter(prefix: &str, service: &str) -> String {
 }
 pub fn dead_letters_all(prefix: &str) -> String {
     format!("{prefix}.dlq.>")
+}
+/// A query service endpoint (request/reply on core NATS, no stream).
+pub fn query(prefix: &str, endpoint: &str) -> String {
+    format!("{prefix}.query.v1.{endpoint}")
 }
 
 /// The streams Brygga owns.

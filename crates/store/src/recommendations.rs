@@ -58,6 +58,87 @@ pub async fn all_active(db: &impl ConnectionTrait) -> Result<Vec<Published>, Sto
         .collect()
 }
 
+/// One stored recommendation by id, active or withdrawn: (it, active).
+pub async fn one(db: &impl ConnectionTrait, id: &uuid::Uuid) -> Result<Option<(Published, bool)>, StoreError> {
+    match rec::Entity::find_by_id(id.to_string()).one(db).await? {
+        Some(r) => {
+            let active = r.active;
+            Ok(Some((decode(r)?, active)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The active recommendations of one target, best score first (ties by organisation), at most
+/// `limit`; of each stored recommendation only its rank is read.
+pub async fn of_target(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    target_id: &str,
+    limit: u64,
+) -> Result<Vec<TargetRow>, StoreError> {
+    let rows: Vec<(String, String, i32, i32, String)> = rec::Entity::find()
+        .select_only()
+        .column(rec::Column::OrgId)
+        .column(rec::Column::Id)
+        .column(rec::Column::Revision)
+        .column(rec::Column::Score)
+        .column(rec::Column::Data)
+        .filter(rec::Column::TargetKind.eq(kind))
+        .filter(rec::Column::TargetId.eq(target_id))
+        .filter(rec::Column::Active.eq(true))
+        .order_by_desc(rec::Column::Score)
+        .order_by_asc(rec::Column::OrgId)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .map(|(org, id, revision, score, data)| {
+            #[derive(serde::Deserialize)]
+            struct Rank {
+                rank: u16,
+            }
+            let rank: Rank = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
+                what: "recommendation",
+                id: id.clone(),
+                message: e.to_string(),
+            })?;
+            Ok(TargetRow {
+                org,
+                id,
+                revision: u32::try_from(revision).unwrap_or(0),
+                score: u8::try_from(score).unwrap_or(0),
+                rank: rank.rank,
+            })
+        })
+        .collect()
+}
+
+/// One row of [`of_target`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRow {
+    pub org: String,
+    pub id: String,
+    pub revision: u32,
+    pub score: u8,
+    pub rank: u16,
+}
+
+/// Active recommendations by target kind.
+pub async fn active_counts(db: &impl ConnectionTrait) -> Result<Vec<(String, u64)>, StoreError> {
+    let rows: Vec<(String, i64)> = rec::Entity::find()
+        .select_only()
+        .column(rec::Column::TargetKind)
+        .column_as(rec::Column::Id.count(), "n")
+        .filter(rec::Column::Active.eq(true))
+        .group_by(rec::Column::TargetKind)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(k, n)| (k, u64::try_from(n).unwrap_or(0))).collect())
+}
+
 /// The last revision of each of these recommendations that is stored but not active
 /// (withdrawn), so that one wanted again continues its revisions; one query per 500 ids.
 pub async fn withdrawn_revisions(

@@ -12,7 +12,7 @@ use brygga_domain::{Call, CallId, OrgId, Organisation};
 use brygga_events::{CallV1, OrganisationV1};
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 /// Whether a write changed the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +115,13 @@ pub async fn calls(db: &impl ConnectionTrait) -> Result<Vec<Call>, StoreError> {
             v.into_domain().map_err(|e| corrupt(e.to_string()))
         })
         .collect()
+}
+
+/// How many organisations are registered and not removed, and calls published and not closed.
+pub async fn counts(db: &impl ConnectionTrait) -> Result<(u64, u64), StoreError> {
+    let orgs = organisation::Entity::find().filter(organisation::Column::Removed.eq(false)).count(db).await?;
+    let calls = call::Entity::find().filter(call::Column::Closed.eq(false)).count(db).await?;
+    Ok((orgs, calls))
 }
 
 /// The stored version of an organisation (removed ones included).

@@ -456,8 +456,7 @@ pub async fn republish(bus: &brygga_bus::Bus, store: &Store, org: &OrgId) -> Res
     let causes = BTreeSet::from(["republish".to_owned()]);
     let mut n = 0;
     for p in recommendations::active_for(store.db(), org).await? {
-        let kind =
-            if p.revision <= 1 { brygga_domain::ChangeKind::Created } else { brygga_domain::ChangeKind::Updated };
+        let kind = brygga_events::current_change(&p, true);
         let c = Change { kind, rec: p.rec, revision: p.revision };
         let e = recommendation_event(bus.prefix(), chrono::Utc::now(), &c, &causes)?;
         bus.republish_raw(&e.subject, &e.event_id, &run, &e.event_type, e.payload.into()).await?;

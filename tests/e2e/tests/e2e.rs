@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+#[path = "e2e/query.rs"]
+mod query;
+use query::the_query_service_answers_from_the_store;
+
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
 }
@@ -660,5 +664,6 @@ on_both!(
     versions_beyond_i64_are_refused,
     republishing_sends_the_active_recommendations_again,
     poison_corpus_is_dead_lettered_with_its_reason,
-    removing_an_organisation_erases_it_and_withdraws_everything
+    removing_an_organisation_erases_it_and_withdraws_everything,
+    the_query_service_answers_from_the_store
 );

@@ -187,3 +187,36 @@ fn shape_errors_name_every_faulty_field() {
     let Rejection::BadEnvelope(reason) = reject(&v) else { panic!("bad envelope expected") };
     assert!(reason.contains("specversion:") && reason.contains("time:"), "{reason}");
 }
+
+/// A query request the service decodes passes its committed schema, and one it refuses fails it.
+#[test]
+fn query_request_schemas_agree_with_the_decoder() {
+    use brygga_events::query::{decode_query, Endpoint};
+    use serde_json::json;
+    let uuid = "2f1d7c1e-5b7a-5c1e-9a4b-0d6f5f5b2a10";
+    let cases = [
+        (Endpoint::Recommendations, json!({"organisation_id": "org-1"}), true),
+        (Endpoint::Recommendations, json!({"organisation_id": "org-1", "kind": "partner"}), true),
+        (Endpoint::Recommendations, json!({"organisation_id": "org 1"}), false),
+        (Endpoint::Recommendations, json!({"organisation_id": "org-1", "kind": "person"}), false),
+        (Endpoint::Recommendations, json!({"organisation_id": "org-1", "extra": true}), false),
+        (Endpoint::Recommendations, json!({}), false),
+        (Endpoint::Recommendation, json!({"recommendation_id": uuid}), true),
+        (Endpoint::Recommendation, json!({"recommendation_id": 12}), false),
+        (Endpoint::CallMatches, json!({"call_id": "HORIZON-CL6-2026-01", "limit": 1000}), true),
+        (Endpoint::CallMatches, json!({"call_id": "HORIZON-CL6-2026-01", "limit": 0}), false),
+        (Endpoint::CallMatches, json!({"call_id": "HORIZON-CL6-2026-01", "limit": 1001}), false),
+        (Endpoint::CallMatches, json!({"limit": 5}), false),
+        (Endpoint::Stats, json!({}), true),
+        (Endpoint::Stats, json!({"verbose": true}), false),
+    ];
+    for (endpoint, body, ok) in cases {
+        let file = endpoint.schema_files().0;
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(repo().join("schemas").join(file)).expect("committed"))
+                .expect("json");
+        let valid = jsonschema::validator_for(&schema).expect("schema compiles").is_valid(&body);
+        let decoded = decode_query(endpoint, body.to_string().as_bytes()).is_ok();
+        assert_eq!((decoded, valid), (ok, ok), "{} {body}", endpoint.name());
+    }
+}
