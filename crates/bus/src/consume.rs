@@ -89,6 +89,28 @@ pub struct ConsumerStats {
     /// next batch that does not. Readiness reports it: a database can answer a ping and still
     /// refuse every write (a full disk, a read-only file system).
     unavailable: std::sync::Mutex<Option<String>>,
+    /// The loops running on these counters (several when a matcher holds several partitions),
+    /// by durable name: what liveness looks at.
+    loops: std::sync::Mutex<std::collections::BTreeMap<String, LoopProgress>>,
+}
+
+/// What a consume loop reports to [`ConsumerStats::loops`].
+#[derive(Debug, Clone, Copy)]
+enum Track {
+    Started(Stream),
+    Taken,
+    Finished,
+    Stopped,
+}
+
+/// How far one running consume loop has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoopProgress {
+    pub stream: Stream,
+    /// Batches finished since the loop started.
+    pub batches: u64,
+    /// When the batch in hand was taken, if one is.
+    pub busy_since: Option<std::time::Instant>,
 }
 
 impl Default for ConsumerStats {
@@ -102,6 +124,7 @@ impl Default for ConsumerStats {
             // 1 ms … 16 s.
             batch_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             unavailable: std::sync::Mutex::default(),
+            loops: std::sync::Mutex::default(),
         }
     }
 }
@@ -120,6 +143,38 @@ impl ConsumerStats {
     }
     fn set_unavailable(&self, why: Option<String>) {
         *self.unavailable.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = why;
+    }
+    /// The loops running now, by durable name, and how far each has come.
+    pub fn loops(&self) -> Vec<(String, LoopProgress)> {
+        self.loops
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+    /// Records what a loop does: it started, took a batch, finished it, stopped.
+    fn track(&self, durable: &str, event: Track) {
+        let mut loops = self.loops.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match event {
+            Track::Started(stream) => {
+                loops.insert(durable.to_owned(), LoopProgress { stream, batches: 0, busy_since: None });
+            }
+            Track::Taken => {
+                if let Some(l) = loops.get_mut(durable) {
+                    l.busy_since = Some(std::time::Instant::now());
+                }
+            }
+            Track::Finished => {
+                if let Some(l) = loops.get_mut(durable) {
+                    l.busy_since = None;
+                    l.batches += 1;
+                }
+            }
+            Track::Stopped => {
+                loops.remove(durable);
+            }
+        }
     }
 }
 
@@ -186,6 +241,7 @@ impl Bus {
     {
         let consumer = self.ensure_consumer(&spec).await?;
         info!(durable = %spec.durable, stream = %spec.stream.name(&self.prefix), max_batch, "consuming");
+        stats.track(&spec.durable, Track::Started(spec.stream));
         while !cancel.is_cancelled() {
             let messages = match consumer.messages().await {
                 Ok(m) => m,
@@ -223,13 +279,16 @@ impl Bus {
                     continue;
                 }
                 let started = std::time::Instant::now();
+                stats.track(&spec.durable, Track::Taken);
                 let unavailable = self.process(&spec, stats, batch, &mut handler).await;
+                stats.track(&spec.durable, Track::Finished);
                 stats.batch_seconds.observe(started.elapsed().as_secs_f64());
                 if let Some(wait) = unavailable {
                     pause(&cancel, wait).await;
                 }
             }
         }
+        stats.track(&spec.durable, Track::Stopped);
         info!(durable = %spec.durable, "consumer stopped");
         Ok(())
     }

@@ -15,7 +15,7 @@ mod publish;
 mod replay;
 
 pub use connect::AuthError;
-pub use consume::{ConsumerSpec, ConsumerStats, Delivery, Outcome};
+pub use consume::{ConsumerSpec, ConsumerStats, Delivery, LoopProgress, Outcome};
 pub use publish::{Published, RawEvent};
 
 use async_nats::jetstream::{self, stream};

@@ -1,6 +1,7 @@
 //! Wiring: resolves NATS (configured or embedded) and the database (configured or a
 //! SQLite file), prepares streams and schema, and runs the services as tasks.
 
+use crate::health::Phase;
 use brygga_bus::{Bus, ConsumerStats};
 use brygga_domain::{Catalogue, Clock};
 use brygga_events::subject::Stream;
@@ -82,16 +83,18 @@ pub async fn connect_store(cfg: &Config) -> anyhow::Result<(Store, String)> {
     Ok((store, database))
 }
 
-/// Connects to (or starts) NATS and the database, ensures streams and schema.
-pub async fn connect(cfg: &Config) -> anyhow::Result<(Bus, Store, Option<NatsServer>, String, String)> {
-    let (bus, nats, url) = connect_bus(cfg).await?;
+/// Starts the services of `role`, telling `phase` where start-up is.
+pub async fn start(
+    cfg: &Config,
+    role: Role,
+    clock: Arc<dyn Clock>,
+    cancel: CancellationToken,
+    phase: &(dyn Fn(Phase) + Sync),
+) -> anyhow::Result<App> {
+    phase(Phase::ConnectingNats);
+    let (bus, nats, nats_url) = connect_bus(cfg).await?;
+    phase(Phase::ConnectingDatabase);
     let (store, database) = connect_store(cfg).await?;
-    Ok((bus, store, nats, url, database))
-}
-
-/// Starts the services of `role`.
-pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: CancellationToken) -> anyhow::Result<App> {
-    let (bus, store, nats, nats_url, database) = connect(cfg).await?;
     let (catalogue, _) = Catalogue::shipped();
     let ingest_stats = Arc::new(ConsumerStats::default());
     let matcher_stats = Arc::new(ConsumerStats::default());
@@ -113,6 +116,7 @@ pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: Canc
     }
     if matches!(role, Role::All | Role::Matcher) {
         // The stream position first, then the store: what the feed follows from is in the store.
+        phase(Phase::LoadingIndex);
         let seen = bus.last_sequence(Stream::Registry).await?;
         let partitions = cfg.matcher.partitions;
         let matcher = Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock, seen, partitions)
@@ -136,6 +140,7 @@ pub async fn start(cfg: &Config, role: Role, clock: Arc<dyn Clock>, cancel: Canc
         let run = brygga_svc_query::run(bus.client().clone(), cfg.prefix.clone(), store.clone(), cancel.clone());
         tasks.push(tokio::spawn(async move { Ok(run.await?) }));
     }
+    phase(Phase::Started);
     info!(?role, nats = %nats_url, %database, prefix = %cfg.prefix, "brygga running");
     Ok(App {
         bus,

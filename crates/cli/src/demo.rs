@@ -43,7 +43,7 @@ pub async fn run(mut cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
     }
     println!("Brygga demo: matching as of {as_of} (sample snapshot {snapshot}; change with --as-of)");
     let started = Instant::now();
-    let app = app::start(&cfg, Role::All, Arc::new(FixedClock::on(as_of)), CancellationToken::new()).await?;
+    let app = app::start(&cfg, Role::All, Arc::new(FixedClock::on(as_of)), CancellationToken::new(), &|_| {}).await?;
     let (calls, orgs) = publish_samples(&app.bus).await?;
     publish_bad_events(&app.bus).await?;
     let t_published = Instant::now();

@@ -7,6 +7,7 @@ mod bench;
 mod demo;
 mod eval;
 mod ft_topics;
+mod health;
 mod http;
 mod import;
 mod metrics;
@@ -142,25 +143,29 @@ async fn serve(cfg: Config, role: Role) -> anyhow::Result<()> {
         None => Arc::new(SystemClock),
     };
     let cancel = brygga_runtime::shutdown::on_signal();
-    let app = app::start(&cfg, role, clock, cancel.clone()).await?;
+    // The operator endpoints first, so that probes see start-up as it goes.
+    let health = Arc::new(http::Health::new(Duration::from_secs(cfg.stuck_after_secs)));
     let http = match cfg.http_addr {
         Some(addr) => {
-            let (mut services, mut consumers) = (Vec::new(), Vec::new());
-            if matches!(role, Role::All | Role::Ingest) {
-                services.push(("ingest", app.ingest_stats.clone()));
-                consumers.push(("ingest", Stream::Inbound, brygga_svc_ingest::DURABLE.to_owned()));
-            }
-            if matches!(role, Role::All | Role::Matcher) {
-                services.push(("matcher", app.matcher_stats.clone()));
-                let n = cfg.matcher.partitions;
-                consumers.extend((0..n).map(|p| ("matcher", Stream::Registry, partition::durable(p, n))));
-            }
-            let probe = http::Probe { bus: app.bus.clone(), store: app.store.clone(), services, consumers };
-            let bound = http::serve(addr, probe, cancel.clone()).await?;
-            format!("; http://{bound} (/healthz, /readyz, /metrics)")
+            let bound = http::serve(addr, health.clone(), cancel.clone()).await?;
+            let shown = format!("; http://{bound} (/livez, /readyz, /startupz, /metrics)");
+            println!("brygga starting ({role:?}){shown}");
+            shown
         }
         None => String::new(),
     };
+    let app = app::start(&cfg, role, clock, cancel.clone(), &|p| health.set_phase(p)).await?;
+    let (mut services, mut consumers) = (Vec::new(), Vec::new());
+    if matches!(role, Role::All | Role::Ingest) {
+        services.push(("ingest", app.ingest_stats.clone()));
+        consumers.push(("ingest", Stream::Inbound, brygga_svc_ingest::DURABLE.to_owned()));
+    }
+    if matches!(role, Role::All | Role::Matcher) {
+        services.push(("matcher", app.matcher_stats.clone()));
+        let n = cfg.matcher.partitions;
+        consumers.extend((0..n).map(|p| ("matcher", Stream::Registry, partition::durable(p, n))));
+    }
+    health.running(http::Probe { bus: app.bus.clone(), store: app.store.clone(), services, consumers });
     println!("brygga serving ({role:?}); NATS {}; {}{http}. SIGTERM or Ctrl-C stops it.", app.nats_url, app.database);
     while !cancel.is_cancelled() && !app.any_finished() {
         tokio::select! {

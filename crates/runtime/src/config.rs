@@ -184,8 +184,12 @@ pub struct Config {
     /// migration Job) to have applied them, at most `schema_wait_secs`.
     pub migrate_on_start: bool,
     pub schema_wait_secs: u64,
-    /// Where `serve` answers `/healthz`, `/readyz` and `/metrics` (e.g. `0.0.0.0:8080`); none: off.
+    /// Where `serve` answers `/livez`, `/readyz`, `/startupz` and `/metrics` (e.g.
+    /// `0.0.0.0:8080`); none: off.
     pub http_addr: Option<std::net::SocketAddr>,
+    /// `/livez` fails when a consume loop has held one batch this long, or has had messages
+    /// waiting this long without finishing a batch (a wedged loop: restart the process).
+    pub stuck_after_secs: u64,
 }
 
 impl Default for Config {
@@ -210,6 +214,7 @@ impl Default for Config {
             migrate_on_start: true,
             schema_wait_secs: 300,
             http_addr: None,
+            stuck_after_secs: 120,
         }
     }
 }
@@ -253,6 +258,9 @@ impl Config {
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return bad(format!("log_format {:?} must be text or json", self.log_format));
+        }
+        if self.stuck_after_secs == 0 {
+            return bad("stuck_after_secs must be at least 1".into());
         }
         if !matches!(self.streams.storage.as_str(), "file" | "memory") {
             return bad(format!("streams.storage {:?} must be file or memory", self.streams.storage));

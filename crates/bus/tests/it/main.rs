@@ -68,6 +68,63 @@ async fn run_until(
     (stats, seen.load(Ordering::SeqCst))
 }
 
+/// A loop reports its progress (liveness judges it): batches finished, and since when it has
+/// held the batch in hand; a loop that stopped is no longer listed.
+#[tokio::test]
+async fn a_loop_reports_its_progress_and_the_batch_it_holds() {
+    let nats = brygga_testkit::nats().await;
+    let bus = bus(&nats.url()).await;
+    let s = subject::inbound_call(bus.prefix(), "published");
+    bus.publish_raw(&s, "e1", "t", "{}".into()).await.expect("publish");
+    let stats = Arc::new(ConsumerStats::default());
+    let cancel = CancellationToken::new();
+    let spec = ConsumerSpec { stream: Stream::Inbound, durable: "wedge".into() };
+    let release = Arc::new(tokio::sync::Notify::new());
+    let task = {
+        let (bus, stats, cancel, release) = (bus.clone(), stats.clone(), cancel.clone(), release.clone());
+        tokio::spawn(async move {
+            bus.consume(spec, &stats, cancel, |d| {
+                let release = release.clone();
+                async move {
+                    // The second message hangs until released: a wedged handler.
+                    if d.stream_sequence == 2 {
+                        release.notified().await;
+                    }
+                    Outcome::Ack
+                }
+            })
+            .await
+        })
+    };
+    let progress = || wedge(&stats);
+    wait_for(&stats, |p| p.batches == 1 && p.busy_since.is_none()).await;
+    assert_eq!(progress().map(|p| p.stream), Some(Stream::Inbound));
+    bus.publish_raw(&s, "e2", "t", "{}".into()).await.expect("publish");
+    wait_for(&stats, |p| p.busy_since.is_some()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let held = progress().and_then(|p| p.busy_since).expect("held").elapsed();
+    assert!(held >= Duration::from_millis(200) && progress().map(|p| p.batches) == Some(1), "{held:?}");
+    release.notify_one();
+    wait_for(&stats, |p| p.batches == 2 && p.busy_since.is_none()).await;
+    cancel.cancel();
+    task.await.expect("task").expect("consume ends cleanly");
+    assert!(progress().is_none(), "a stopped loop is not listed");
+}
+
+fn wedge(stats: &ConsumerStats) -> Option<brygga_bus::LoopProgress> {
+    stats.loops().into_iter().find(|(d, _)| d == "wedge").map(|(_, p)| p)
+}
+
+async fn wait_for(stats: &ConsumerStats, want: impl Fn(&brygga_bus::LoopProgress) -> bool) {
+    for _ in 0..250 {
+        if wedge(stats).is_some_and(|p| want(&p)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("progress never matched: {:?}", wedge(stats));
+}
+
 #[tokio::test]
 async fn transient_failures_retry_then_succeed() {
     let nats = brygga_testkit::nats().await;

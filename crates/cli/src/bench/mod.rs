@@ -104,7 +104,8 @@ pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
     }
     let (catalogue, snapshot) = Catalogue::shipped();
     let (calls, orgs) = corpus(&args, &catalogue, snapshot)?;
-    let app = app::start(&cfg, Role::All, Arc::new(FixedClock::on(snapshot)), CancellationToken::new()).await?;
+    let app =
+        app::start(&cfg, Role::All, Arc::new(FixedClock::on(snapshot)), CancellationToken::new(), &|_| {}).await?;
     let matcher = app.matcher.clone().context("the bench runs the matcher in process")?;
     println!(
         "brygga bench: {} calls, {} organisations; embedded NATS ({} storage) + SQLite, one process",

@@ -138,9 +138,15 @@ fn serve(data_dir: &std::path::Path, envs: &[(&str, String)]) -> (Serving, Strin
     serve_as("all", data_dir, envs)
 }
 
-/// As [`serve`], in one role (`all`, `ingest`, `matcher`). Its log (warnings) goes to
-/// `$BRYGGA_TEST_LOG_DIR/<pid>.log` when that is set, else nowhere.
+/// As [`serve`], in one role (`all`, `ingest`, `matcher`, `query`), once it serves. Its log
+/// (warnings) goes to `$BRYGGA_TEST_LOG_DIR/<pid>.log` when that is set, else nowhere.
 fn serve_as(role: &str, data_dir: &std::path::Path, envs: &[(&str, String)]) -> (Serving, String) {
+    spawn_serve(role, data_dir, envs, "brygga serving")
+}
+
+/// Starts `brygga serve` and returns once its stdout prints a line with `until` (and the http
+/// address); stdout is drained in a thread from then on, so later lines cannot block it.
+fn spawn_serve(role: &str, data_dir: &std::path::Path, envs: &[(&str, String)], until: &str) -> (Serving, String) {
     let log_dir = std::env::var_os("BRYGGA_TEST_LOG_DIR").map(std::path::PathBuf::from);
     let log = || -> Stdio {
         let Some(dir) = &log_dir else { return Stdio::null() };
@@ -156,9 +162,20 @@ fn serve_as(role: &str, data_dir: &std::path::Path, envs: &[(&str, String)]) -> 
         .stderr(log())
         .spawn()
         .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
-    assert!(line.contains("brygga serving"), "{line}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let line = loop {
+        let line = rx.recv_timeout(Duration::from_secs(60)).expect("serve printed its banner");
+        if line.contains(until) {
+            break line;
+        }
+    };
     let addr = line.split("http://").nth(1).and_then(|r| r.split_whitespace().next()).expect("http address");
     (Serving(child), addr.to_owned())
 }
@@ -169,6 +186,8 @@ fn serve_answers_probes_then_drains_and_exits_cleanly_on_sigterm() {
     let (mut child, addr) = serve(dir.path(), &[]);
     let addr = addr.as_str();
     assert_eq!(get(addr, "/healthz"), (200, "ok\n".into()));
+    assert_eq!(get(addr, "/livez"), (200, "ok\n".into()));
+    assert_eq!(get(addr, "/startupz"), (200, "started\n".into()));
     assert_eq!(get(addr, "/readyz"), (200, "ready\n".into()));
     // The matcher's durable consumer exists once it holds its partition (a lease round).
     let started = Instant::now();
@@ -208,6 +227,23 @@ fn serve_answers_probes_then_drains_and_exits_cleanly_on_sigterm() {
         assert!(start.elapsed() < Duration::from_secs(25), "did not stop within 25 s of SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The endpoints answer before anything else is up: with NATS unreachable, start-up and
+/// readiness say so, liveness holds (the startup probe is the judge while starting).
+#[test]
+fn probes_answer_while_nats_is_unreachable_at_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let envs = [("NATS_URL", format!("nats://127.0.0.1:{port}")), ("BRYGGA_NATS__CONNECT_RETRY_SECS", "60".into())];
+    let (mut child, addr) = spawn_serve("all", dir.path(), &envs, "brygga starting");
+    let addr = addr.as_str();
+    assert_eq!(get(addr, "/startupz"), (503, "starting: connecting to NATS\n".into()));
+    assert_eq!(get(addr, "/readyz"), (503, "not ready: starting: connecting to NATS\n".into()));
+    assert_eq!(get(addr, "/livez"), (200, "ok\n".into()));
+    assert_eq!(get(addr, "/metrics").0, 503);
+    child.kill().expect("kill");
+    child.wait().expect("wait");
 }
 
 #[tokio::test]
