@@ -55,6 +55,12 @@ impl Delivery {
             pending,
         }
     }
+
+    /// Its headers as (name, value) pairs, every value of a repeated name.
+    pub fn header_pairs(&self) -> Vec<(String, String)> {
+        let Some(h) = &self.headers else { return Vec::new() };
+        h.iter().flat_map(|(k, vs)| vs.iter().map(move |v| (k.to_string(), v.to_string()))).collect()
+    }
 }
 
 /// What a handler decided.

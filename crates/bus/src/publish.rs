@@ -24,18 +24,40 @@ pub struct RawEvent<'a> {
     pub payload: Bytes,
 }
 
-fn headers(event_id: &str, ty: &str) -> HeaderMap {
-    headers_as(event_id, event_id, ty)
+fn headers(event_id: &str, ty: &str, payload: &[u8]) -> HeaderMap {
+    headers_as(event_id, event_id, ty, payload)
 }
 
-/// Headers with a `Nats-Msg-Id` of its own (a deliberate re-publish of an event id).
-fn headers_as(msg_id: &str, event_id: &str, ty: &str) -> HeaderMap {
+/// The attributes of a serialised event that also go into headers (read without its data).
+#[derive(serde::Deserialize)]
+struct HeaderAttributes {
+    source: Option<String>,
+    time: Option<String>,
+    traceparent: Option<String>,
+    tracestate: Option<String>,
+}
+
+/// Headers with a `Nats-Msg-Id` of its own (a deliberate re-publish of an event id): the
+/// CloudEvents attributes `ce-id`, `ce-type`, `ce-specversion`, `ce-source`, `ce-time`, the
+/// `Content-Type` of structured mode, and the W3C `traceparent` / `tracestate` the event
+/// carries, so that a consumer can route and trace without reading the body.
+fn headers_as(msg_id: &str, event_id: &str, ty: &str, payload: &[u8]) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert("Nats-Msg-Id", msg_id);
     h.insert("ce-id", event_id);
     h.insert("ce-type", ty);
     h.insert("ce-specversion", SPEC_VERSION);
     h.insert("content-type", CONTENT_TYPE);
+    if let Ok(a) = serde_json::from_slice::<HeaderAttributes>(payload) {
+        let printable = |v: &str| !v.is_empty() && v.len() <= 512 && v.bytes().all(|b| (b' '..=b'~').contains(&b));
+        for (name, value) in
+            [("ce-source", a.source), ("ce-time", a.time), ("traceparent", a.traceparent), ("tracestate", a.tracestate)]
+        {
+            if let Some(v) = value.filter(|v| printable(v)) {
+                h.insert(name, v.as_str());
+            }
+        }
+    }
     h
 }
 
@@ -60,7 +82,10 @@ impl Bus {
         for e in events {
             let err =
                 |x: &dyn std::fmt::Display| BusError::Publish { subject: e.subject.to_owned(), message: x.to_string() };
-            match self.js.publish_with_headers(e.subject.to_owned(), headers(e.event_id, e.ty), e.payload.clone()).await
+            match self
+                .js
+                .publish_with_headers(e.subject.to_owned(), headers(e.event_id, e.ty, &e.payload), e.payload.clone())
+                .await
             {
                 Ok(ack) => acks.push(ack),
                 Err(x) => {
@@ -91,7 +116,7 @@ impl Bus {
         ty: &str,
         payload: Bytes,
     ) -> Result<Published, BusError> {
-        self.publish_with(subject, headers(event_id, ty), payload).await
+        self.publish_with(subject, headers(event_id, ty, &payload), payload).await
     }
 
     /// Publishes an event again on purpose (an operator's re-publish): the same CloudEvent id,
@@ -106,7 +131,7 @@ impl Bus {
         payload: Bytes,
     ) -> Result<Published, BusError> {
         let msg_id = format!("{event_id}~{run}");
-        self.publish_with(subject, headers_as(&msg_id, event_id, ty), payload).await
+        self.publish_with(subject, headers_as(&msg_id, event_id, ty, &payload), payload).await
     }
 
     /// Publishes with `headers` and waits for the PubAck.

@@ -117,7 +117,14 @@ pub fn asyncapi(prefix: &str) -> Value {
                     "title": ty,
                     "contentType": "application/json",
                     "payload": {"schemaFormat": "application/schema+json;version=draft-2020-12", "schema": {"$ref": format!("./{schema}")}},
-                    "headers": {"type": "object", "properties": {"Nats-Msg-Id": {"type": "string", "description": "The event id: JetStream drops a repeat within the duplicate window."}}},
+                    "headers": {"type": "object", "properties": {
+                        "Nats-Msg-Id": {"type": "string", "description": "The event id: JetStream drops a repeat within the duplicate window."},
+                        "Content-Type": {"type": "string", "description": "`application/cloudevents+json` in structured mode. Inbound, binary mode is accepted too: the attributes as `ce-` headers, `Content-Type: application/json`, the data as the body."},
+                        "ce-id": {"type": "string"}, "ce-type": {"type": "string"}, "ce-specversion": {"type": "string"},
+                        "ce-source": {"type": "string"}, "ce-time": {"type": "string"},
+                        "traceparent": {"type": "string", "description": "W3C trace context. Inbound: read before the `traceparent` attribute. Outbound: the context of the event's cause, with a span id of its own (also the `traceparent` attribute)."},
+                        "tracestate": {"type": "string"},
+                    }},
                 }),
             );
         }

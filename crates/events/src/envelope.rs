@@ -1,8 +1,10 @@
-//! The CloudEvents 1.0 structured-mode envelope (`application/cloudevents+json`).
+//! The CloudEvents 1.0 envelope, as carried in structured mode (`application/cloudevents+json`);
+//! binary mode inbound is read into the same shape (`inbound.rs`).
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub const SPEC_VERSION: &str = "1.0";
 pub const CONTENT_TYPE: &str = "application/cloudevents+json";
@@ -28,6 +30,16 @@ pub struct CloudEvent<T> {
     pub time: Option<DateTime<Utc>>,
     #[serde(default = "default_data_content_type")]
     pub datacontenttype: String,
+    /// W3C trace context (the CloudEvents Distributed Tracing extension); on Brygga's events,
+    /// the context of the event that caused them, with a span id of their own (`trace.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
+    /// Other extension attributes (lowercase `a-z0-9` names of at most 20 characters; string,
+    /// number or boolean values): kept from an inbound event onto the registry event it causes.
+    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extensions: BTreeMap<String, serde_json::Value>,
     pub data: T,
 }
 
@@ -52,8 +64,20 @@ impl<T> CloudEvent<T> {
             subject,
             time: Some(time),
             datacontenttype: DATA_CONTENT_TYPE.to_owned(),
+            traceparent: None,
+            tracestate: None,
+            extensions: BTreeMap::new(),
             data,
         }
+    }
+
+    /// The same event, carrying `trace` (if any).
+    pub fn traced(mut self, trace: Option<&crate::trace::TraceContext>) -> Self {
+        if let Some(t) = trace {
+            self.traceparent = Some(t.parent.to_string());
+            self.tracestate = t.state.clone();
+        }
+        self
     }
 }
 

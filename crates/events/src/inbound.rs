@@ -2,6 +2,7 @@
 //! raw bytes become validated domain values or a classified rejection.
 
 use crate::envelope::{types, CloudEvent, DATA_CONTENT_TYPE, SPEC_VERSION};
+use crate::trace::TraceContext;
 use crate::{limits, shape};
 use brygga_domain::{
     Budget, Call, CallId, CallStatus, Consent, Country, Language, MissionId, NaceCode, OrgId, OrgKind, OrgNumber,
@@ -10,6 +11,7 @@ use brygga_domain::{
 use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Largest inbound event accepted (bytes); larger ones are dead-lettered.
 pub const DEFAULT_MAX_EVENT_BYTES: usize = 256 * 1024;
@@ -184,6 +186,10 @@ pub struct Decoded {
     pub event_id: String,
     pub ty: String,
     pub event: Inbound,
+    /// The W3C trace context it came with (a `traceparent` header before the attribute).
+    pub trace: Option<TraceContext>,
+    /// Its extension attributes other than the trace context.
+    pub extensions: BTreeMap<String, serde_json::Value>,
 }
 
 /// Why an inbound event was refused. Every refusal is dead-lettered with this reason.
@@ -226,13 +232,58 @@ pub(crate) const KNOWN: [&str; 6] = [
     types::CALL_CLOSED,
 ];
 
-/// Decodes and validates raw bytes of an inbound event.
+/// Decodes and validates the bytes of an inbound event in structured mode (no headers).
 pub fn decode(payload: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
+    decode_message(&[], payload, max_bytes)
+}
+
+/// Decodes and validates an inbound NATS message in either content mode of the CloudEvents
+/// NATS binding: **structured** (the body is the whole event; `Content-Type`
+/// `application/cloudevents+json` or none) or **binary** (a `ce-specversion` header and any
+/// other `Content-Type`: the attributes are `ce-*` headers, the data's media type is
+/// `Content-Type`, the body is the data). Header names are matched without regard to case. A
+/// `traceparent` header (W3C) is preferred to the attribute of that name.
+pub fn decode_message(headers: &[(String, String)], payload: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
     if payload.len() > max_bytes {
         return Err(Rejection::Oversized { size: payload.len(), max: max_bytes });
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(payload).map_err(|e| Rejection::MalformedJson(e.to_string()))?;
+    let header = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    // Structured mode says so in `Content-Type` (and may repeat attributes in `ce-` headers).
+    let structured =
+        header("content-type").is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/cloudevents"));
+    let value: serde_json::Value = match header("ce-specversion") {
+        Some(_) if !structured => binary_mode(headers, payload)?,
+        _ => serde_json::from_slice(payload).map_err(|e| Rejection::MalformedJson(e.to_string()))?,
+    };
+    let attribute = |name: &str| value.get(name).and_then(serde_json::Value::as_str);
+    let trace = TraceContext::read(
+        header("traceparent").or_else(|| attribute("traceparent")),
+        header("tracestate").or_else(|| attribute("tracestate")),
+    );
+    let mut decoded = decode_value(value)?;
+    decoded.trace = trace;
+    Ok(decoded)
+}
+
+/// A binary-mode message as the structured event it stands for: `ce-<name>` headers become
+/// attributes, `Content-Type` the `datacontenttype`, the body (JSON) the data.
+fn binary_mode(headers: &[(String, String)], payload: &[u8]) -> Result<serde_json::Value, Rejection> {
+    let mut event = serde_json::Map::new();
+    for (k, v) in headers {
+        let k = k.to_ascii_lowercase();
+        if let Some(name) = k.strip_prefix("ce-") {
+            event.insert(name.to_owned(), serde_json::Value::String(v.clone()));
+        } else if k == "content-type" {
+            event.insert("datacontenttype".into(), serde_json::Value::String(v.clone()));
+        }
+    }
+    let data =
+        serde_json::from_slice(payload).map_err(|e| Rejection::MalformedJson(format!("binary-mode data: {e}")))?;
+    event.insert("data".into(), data);
+    Ok(serde_json::Value::Object(event))
+}
+
+fn decode_value(value: serde_json::Value) -> Result<Decoded, Rejection> {
     // The typed readers stop at the first field they cannot read; the schema names them all.
     let env = match <CloudEvent<serde_json::Value> as serde::Deserialize>::deserialize(&value) {
         Ok(env) => env,
@@ -248,6 +299,23 @@ pub fn decode(payload: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
     for (field, v) in [("id", &env.id), ("source", &env.source)] {
         if let Err(m) = limits::text(v, limits::MAX_NAME, false) {
             bad.push(format!("{field} {m}"));
+        }
+    }
+    for (name, v) in &env.extensions {
+        let name_ok =
+            (1..=20).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !name_ok {
+            bad.push(format!(
+                "attribute {:?} is not a CloudEvents attribute name (a-z, 0-9, at most 20)",
+                name.chars().take(40).collect::<String>()
+            ));
+        } else if !matches!(v, serde_json::Value::String(_) | serde_json::Value::Number(_) | serde_json::Value::Bool(_))
+        {
+            bad.push(format!("extension attribute {name} must be a string, number or boolean"));
+        } else if let serde_json::Value::String(text) = v {
+            if let Err(m) = limits::text(text, limits::MAX_NAME, false) {
+                bad.push(format!("extension attribute {name} {m}"));
+            }
         }
     }
     let media = env.datacontenttype.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
@@ -286,7 +354,7 @@ pub fn decode(payload: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
             Inbound::CallClosed { id, version }
         }
     };
-    Ok(Decoded { event_id: env.id, ty: env.ty, event })
+    Ok(Decoded { event_id: env.id, ty: env.ty, event, trace: None, extensions: env.extensions })
 }
 
 /// `data` as `T`; a shape error names the field's path (`data.version: invalid value …`)

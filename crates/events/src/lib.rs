@@ -13,12 +13,13 @@ mod outbound;
 pub mod query;
 mod shape;
 pub mod subject;
+pub mod trace;
 
 pub use asyncapi::asyncapi;
 pub use envelope::{types, CloudEvent, CONTENT_TYPE, DATA_CONTENT_TYPE, SPEC_VERSION};
 pub use inbound::{
-    decode, BudgetV1, CallV1, ConsentV1, Decoded, Inbound, InterestsV1, OrganisationV1, ParticipationV1, Rejection,
-    RemovedV1, SizeV1, DEFAULT_MAX_EVENT_BYTES, MAX_VERSION,
+    decode, decode_message, BudgetV1, CallV1, ConsentV1, Decoded, Inbound, InterestsV1, OrganisationV1,
+    ParticipationV1, Rejection, RemovedV1, SizeV1, DEFAULT_MAX_EVENT_BYTES, MAX_VERSION,
 };
 pub use outbound::{
     change_name, change_type, current_change, DeadLetterV1, EligibilityLineV1, ExplanationV1, RecommendationV1,
@@ -96,6 +97,10 @@ fn refine(name: &str, title: &str, tys: &[&str], s: &mut serde_json::Value) {
     s["properties"]["specversion"]["const"] = json!(SPEC_VERSION);
     s["properties"]["type"]["enum"] = json!(tys);
     s["properties"]["datacontenttype"]["pattern"] = json!("^application/json(;.*)?$");
+    // Extension attributes: CloudEvents names, scalar values (the decoder refuses others).
+    s["propertyNames"] = json!({"pattern": "^[a-z0-9]{1,20}$"});
+    s["additionalProperties"] = json!({"type": ["string", "number", "boolean"]});
+    s["properties"]["traceparent"]["pattern"] = json!("^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}");
     let kinds: Vec<&str> = brygga_domain::OrgKind::ALL.iter().map(|k| k.as_str()).collect();
     let missions: Vec<&str> = brygga_domain::MissionId::ALL.iter().map(|m| m.as_str()).collect();
     let countries: Vec<&str> = brygga_domain::Country::codes().collect();

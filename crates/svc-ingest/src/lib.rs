@@ -8,7 +8,7 @@
 use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
 use brygga_events::subject::{inbound_call, inbound_organisation, registry_call, registry_organisation, Stream};
 use brygga_events::{
-    decode, types, CallV1, CloudEvent, Decoded, Inbound, OrganisationV1, RegistryCallV1, RegistryOrganisationV1,
+    decode_message, types, CallV1, CloudEvent, Decoded, Inbound, OrganisationV1, RegistryCallV1, RegistryOrganisationV1,
 };
 use brygga_store::outbox::OutboxEvent;
 use brygga_store::registry::{self, Applied};
@@ -109,11 +109,27 @@ pub async fn handle_batch(ingest: &Ingest, ds: Vec<Delivery>) -> Vec<Outcome> {
 }
 
 /// Decodes and validates one delivery, or says how it ends.
+/// Either CloudEvents content mode is read (structured, or binary with `ce-` headers), and the
+/// W3C trace context with it; logs carry its `trace_id`.
 fn check(ingest: &Ingest, d: &Delivery) -> Result<Decoded, Outcome> {
-    let decoded = decode(&d.payload, ingest.max_event_bytes)
-        .map_err(|rej| Outcome::Reject { code: rej.code().into(), reason: rej.to_string() })?;
-    subject_fits(&ingest.prefix, &d.subject, &decoded)
-        .map_err(|reason| Outcome::Reject { code: "bad_envelope".into(), reason })?;
+    let headers = d.header_pairs();
+    let decoded = decode_message(&headers, &d.payload, ingest.max_event_bytes).map_err(|rej| {
+        let trace = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("traceparent"));
+        let trace_id = trace.and_then(|(_, v)| brygga_events::trace::TraceParent::parse(v));
+        info!(
+            seq = d.stream_sequence,
+            code = rej.code(),
+            trace_id = trace_id.as_ref().map(|t| t.trace_id()),
+            "event refused"
+        );
+        Outcome::Reject { code: rej.code().into(), reason: rej.to_string() }
+    })?;
+    let trace_id = decoded.trace.as_ref().map(|t| t.parent.trace_id());
+    subject_fits(&ingest.prefix, &d.subject, &decoded).map_err(|reason| {
+        info!(seq = d.stream_sequence, code = "bad_envelope", trace_id, "event refused");
+        Outcome::Reject { code: "bad_envelope".into(), reason }
+    })?;
+    debug!(seq = d.stream_sequence, event_id = %decoded.event_id, trace_id, "event read");
     Ok(decoded)
 }
 
@@ -136,14 +152,19 @@ fn subject_fits(prefix: &str, subject: &str, d: &Decoded) -> Result<(), String> 
     }
 }
 
+/// The registry event `id` announcing what `cause` did: it continues the cause's trace (a span
+/// of its own) and keeps its extension attributes.
 fn envelope<T: Serialize>(
     id: String,
     ty: &str,
     subject: String,
     entity: &str,
     data: T,
+    cause: &Decoded,
 ) -> Result<OutboxEvent, StoreError> {
-    let ev = CloudEvent::new(id.clone(), SOURCE, ty, Some(entity.to_owned()), chrono::Utc::now(), data);
+    let mut ev = CloudEvent::new(id.clone(), SOURCE, ty, Some(entity.to_owned()), chrono::Utc::now(), data)
+        .traced(cause.trace.as_ref().map(|t| t.child(&id)).as_ref());
+    ev.extensions = cause.extensions.clone();
     let payload = serde_json::to_string(&ev).map_err(|e| StoreError::Corrupt {
         what: "event",
         id: id.clone(),
@@ -190,6 +211,7 @@ async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Appl
                     registry_organisation(p, o.id.as_str()),
                     o.id.as_str(),
                     data,
+                    d,
                 )?,
             )
         }
@@ -198,7 +220,14 @@ async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Appl
             let eid = format!("registry-organisation-{id}-v{version}");
             (
                 registry::remove_organisation(txn, id, *version).await?,
-                envelope(eid, types::REGISTRY_ORGANISATION, registry_organisation(p, id.as_str()), id.as_str(), data)?,
+                envelope(
+                    eid,
+                    types::REGISTRY_ORGANISATION,
+                    registry_organisation(p, id.as_str()),
+                    id.as_str(),
+                    data,
+                    d,
+                )?,
             )
         }
         Inbound::CallUpserted(c) => {
@@ -211,7 +240,7 @@ async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Appl
             let id = format!("registry-call-{}-v{}", c.id, c.version);
             (
                 registry::put_call(txn, c).await?,
-                envelope(id, types::REGISTRY_CALL, registry_call(p, c.id.as_str()), c.id.as_str(), data)?,
+                envelope(id, types::REGISTRY_CALL, registry_call(p, c.id.as_str()), c.id.as_str(), data, d)?,
             )
         }
         Inbound::CallClosed { id, version } => {
@@ -219,7 +248,7 @@ async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Appl
             let eid = format!("registry-call-{id}-v{version}");
             (
                 registry::close_call(txn, id, *version).await?,
-                envelope(eid, types::REGISTRY_CALL, registry_call(p, id.as_str()), id.as_str(), data)?,
+                envelope(eid, types::REGISTRY_CALL, registry_call(p, id.as_str()), id.as_str(), data, d)?,
             )
         }
     })

@@ -4,6 +4,7 @@
 use crate::scope::Changed;
 use brygga_bus::{Delivery, Outcome};
 use brygga_domain::{Call, CallId, Index, OrgId, Organisation, Target};
+use brygga_events::trace::TraceContext;
 use brygga_events::{types, CloudEvent, RegistryCallV1, RegistryOrganisationV1};
 
 /// What one registry event does to the index.
@@ -35,6 +36,8 @@ impl Update {
 pub(crate) struct Decoded {
     pub(crate) update: Update,
     pub(crate) changed: Changed,
+    /// The W3C trace context the event carries (ingest continues the inbound event's).
+    pub(crate) trace: Option<TraceContext>,
 }
 
 /// Reads one registry event, or says how its delivery ends when it is bad.
@@ -42,6 +45,7 @@ pub(crate) fn decode(d: &Delivery) -> Result<Decoded, Outcome> {
     let reject = |reason: String| Outcome::Reject { code: "invalid_payload".into(), reason };
     let env: CloudEvent<serde_json::Value> = serde_json::from_slice(&d.payload)
         .map_err(|e| Outcome::Reject { code: "malformed_json".into(), reason: e.to_string() })?;
+    let trace = TraceContext::read(env.traceparent.as_deref(), env.tracestate.as_deref());
     match env.ty.as_str() {
         types::REGISTRY_ORGANISATION => {
             let data: RegistryOrganisationV1 = serde_json::from_value(env.data).map_err(|e| reject(e.to_string()))?;
@@ -53,6 +57,7 @@ pub(crate) fn decode(d: &Delivery) -> Result<Decoded, Outcome> {
             Ok(Decoded {
                 update,
                 changed: Changed { target: Target::Partner(org_id), causes: vec![data.caused_by, env.id] },
+                trace,
             })
         }
         types::REGISTRY_CALL => {
@@ -65,6 +70,7 @@ pub(crate) fn decode(d: &Delivery) -> Result<Decoded, Outcome> {
             Ok(Decoded {
                 update,
                 changed: Changed { target: Target::Call(call_id), causes: vec![data.caused_by, env.id] },
+                trace,
             })
         }
         other => Err(Outcome::Reject { code: "unknown_type".into(), reason: format!("unknown event type {other:?}") }),

@@ -19,6 +19,7 @@ use brygga_domain::{
     recommendation_event_id, reconcile, Catalogue, Change, Clock, Index, OrgId, Published, RankerConfig, Recommendation,
 };
 use brygga_events::subject::recommendation;
+use brygga_events::trace::TraceContext;
 use brygga_events::{change_name, change_type, CloudEvent, RecommendationV1};
 use brygga_store::outbox::OutboxEvent;
 use brygga_store::{outbox, recommendations, registry, Store, StoreError, TransactionTrait};
@@ -34,6 +35,7 @@ mod held;
 pub mod partition;
 mod run;
 mod scope;
+mod traces;
 mod waiting;
 
 pub use run::{run, Loops, Partitioning};
@@ -83,6 +85,8 @@ pub struct Matcher {
     held: held::Held,
     /// Entries into other organisations' lists held back while the consumer is behind.
     waiting: waiting::Waiting,
+    /// The trace contexts of recent causes (`traces.rs`).
+    traces: traces::Traces,
 }
 
 /// How long a batch waits for the index to catch up with it before it is retried.
@@ -120,6 +124,7 @@ impl Matcher {
             dirty: std::sync::atomic::AtomicBool::new(false),
             held: held::Held::default(),
             waiting: waiting::Waiting::new(Duration::ZERO),
+            traces: traces::Traces::default(),
         })
     }
 
@@ -171,13 +176,18 @@ impl Matcher {
     /// organisations they can change is re-ranked and every change committed with its events
     /// in one transaction. Entries into other organisations' lists wait while more events are
     /// pending behind the batch, at most the settle time (`waiting.rs`).
-    #[instrument(name = "matcher.handle", skip_all, fields(batch = ds.len(), partition = p))]
+    #[instrument(name = "matcher.handle", skip_all, fields(batch = ds.len(), partition = p, trace_ids = tracing::field::Empty))]
     pub async fn handle_batch(&self, p: u16, ds: Vec<Delivery>) -> Vec<Outcome> {
         let mut outcomes = Vec::with_capacity(ds.len());
         let mut changed = Vec::new();
+        let mut trace_ids = BTreeSet::new();
         for d in &ds {
             match decode::decode(d) {
                 Ok(c) => {
+                    if let Some(t) = &c.trace {
+                        self.traces.note(&c.changed.causes, t);
+                        trace_ids.insert(t.parent.trace_id().to_owned());
+                    }
                     changed.push(c.changed);
                     outcomes.push(Outcome::Ack);
                 }
@@ -187,6 +197,11 @@ impl Matcher {
                     outcomes.push(Outcome::Ack);
                 }
             }
+        }
+        if !trace_ids.is_empty() {
+            // The batch's log lines carry the traces it continues (the first 16).
+            let shown: Vec<String> = trace_ids.into_iter().take(16).collect();
+            tracing::Span::current().record("trace_ids", shown.join(",").as_str());
         }
         let mine = |o: &OrgId| self.in_partition(o, p);
         let waited = self.waiting.oldest(mine);
@@ -420,7 +435,7 @@ impl Matcher {
     }
 
     fn event(&self, c: &Change, caused_by: &BTreeSet<String>) -> Result<OutboxEvent, StoreError> {
-        recommendation_event(&self.prefix, self.clock.now(), c, caused_by)
+        recommendation_event(&self.prefix, self.clock.now(), c, caused_by, self.traces.of(caused_by).as_ref())
     }
 }
 
@@ -430,11 +445,13 @@ fn recommendation_event(
     now: chrono::DateTime<chrono::Utc>,
     c: &Change,
     caused_by: &BTreeSet<String>,
+    trace: Option<&TraceContext>,
 ) -> Result<OutboxEvent, StoreError> {
     let id = recommendation_event_id(c.rec.id, c.revision).to_string();
     let ty = change_type(c.kind);
     let data = RecommendationV1::from_domain(&c.rec, c.kind, c.revision, caused_by.iter().cloned().collect());
-    let ev = CloudEvent::new(id.clone(), SOURCE, ty, Some(c.rec.org_id.to_string()), now, data);
+    let ev = CloudEvent::new(id.clone(), SOURCE, ty, Some(c.rec.org_id.to_string()), now, data)
+        .traced(trace.map(|t| t.child(&id)).as_ref());
     let payload = serde_json::to_string(&ev).map_err(|e| StoreError::Corrupt {
         what: "event",
         id: id.clone(),
@@ -458,7 +475,7 @@ pub async fn republish(bus: &brygga_bus::Bus, store: &Store, org: &OrgId) -> Res
     for p in recommendations::active_for(store.db(), org).await? {
         let kind = brygga_events::current_change(&p, true);
         let c = Change { kind, rec: p.rec, revision: p.revision };
-        let e = recommendation_event(bus.prefix(), chrono::Utc::now(), &c, &causes)?;
+        let e = recommendation_event(bus.prefix(), chrono::Utc::now(), &c, &causes, None)?;
         bus.republish_raw(&e.subject, &e.event_id, &run, &e.event_type, e.payload.into()).await?;
         n += 1;
     }

@@ -24,6 +24,12 @@ use tokio_util::sync::CancellationToken;
 #[path = "e2e/query.rs"]
 mod query;
 use query::the_query_service_answers_from_the_store;
+#[path = "e2e/trace.rs"]
+mod trace;
+use trace::a_trace_is_followed_from_an_inbound_event_to_its_recommendations;
+#[path = "e2e/cloudevents_sdk.rs"]
+mod cloudevents_sdk;
+use cloudevents_sdk::events_from_the_cloudevents_sdk_are_accepted_in_both_modes;
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
@@ -665,5 +671,7 @@ on_both!(
     republishing_sends_the_active_recommendations_again,
     poison_corpus_is_dead_lettered_with_its_reason,
     removing_an_organisation_erases_it_and_withdraws_everything,
-    the_query_service_answers_from_the_store
+    the_query_service_answers_from_the_store,
+    a_trace_is_followed_from_an_inbound_event_to_its_recommendations,
+    events_from_the_cloudevents_sdk_are_accepted_in_both_modes
 );

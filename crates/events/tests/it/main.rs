@@ -220,3 +220,97 @@ fn query_request_schemas_agree_with_the_decoder() {
         assert_eq!((decoded, valid), (ok, ok), "{} {body}", endpoint.name());
     }
 }
+
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// Binary content mode (CloudEvents NATS binding): attributes in `ce-` headers, the data's media
+/// type in `Content-Type`, the body the data; decoded like the same event in structured mode.
+#[test]
+fn binary_mode_decodes_like_structured_mode() {
+    use brygga_events::decode_message;
+    let ev = example("organisation.registered.json");
+    let structured = decode(ev.to_string().as_bytes(), DEFAULT_MAX_EVENT_BYTES).expect("structured");
+    let h = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+    let headers = h(&[
+        ("ce-specversion", "1.0"),
+        ("ce-id", ev["id"].as_str().expect("id")),
+        ("Ce-Source", ev["source"].as_str().expect("source")),
+        ("ce-type", ev["type"].as_str().expect("type")),
+        ("ce-time", "2026-11-30T08:00:00Z"),
+        ("Content-Type", "application/json"),
+        ("ce-traceparent", TRACEPARENT),
+        ("ce-partition", "blekinge"),
+    ]);
+    let binary = decode_message(&headers, ev["data"].to_string().as_bytes(), DEFAULT_MAX_EVENT_BYTES).expect("binary");
+    assert_eq!((binary.event_id.as_str(), binary.ty.as_str()), (structured.event_id.as_str(), structured.ty.as_str()));
+    assert_eq!(binary.event, structured.event);
+    assert_eq!(binary.trace.as_ref().map(|t| t.parent.trace_id()), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+    assert_eq!(
+        binary.extensions.get("partition"),
+        Some(&serde_json::json!("blekinge")),
+        "extension attributes are kept"
+    );
+    // Binary mode with data that is not JSON, or a media type that is not JSON, is refused.
+    let xml = decode_message(&headers, b"<org/>", DEFAULT_MAX_EVENT_BYTES).expect_err("not JSON");
+    assert_eq!(xml.code(), "malformed_json");
+    let mut as_xml = headers.clone();
+    as_xml.retain(|(k, _)| k != "Content-Type");
+    as_xml.push(("content-type".into(), "application/xml".into()));
+    let e = decode_message(&as_xml, ev["data"].to_string().as_bytes(), DEFAULT_MAX_EVENT_BYTES).expect_err("xml");
+    assert!(e.to_string().contains("datacontenttype"), "{e}");
+}
+
+/// The trace context: a `traceparent` header before the attribute; an invalid one is not
+/// carried (and does not refuse the event).
+#[test]
+fn trace_context_is_read_from_the_header_or_the_attribute() {
+    use brygga_events::decode_message;
+    let mut ev = example("organisation.registered.json");
+    ev["traceparent"] = serde_json::json!(TRACEPARENT);
+    ev["tracestate"] = serde_json::json!("congo=t61rcWkgMzE");
+    let body = ev.to_string();
+    let d = decode(body.as_bytes(), DEFAULT_MAX_EVENT_BYTES).expect("decodes");
+    let t = d.trace.expect("from the attribute");
+    assert_eq!((t.parent.to_string().as_str(), t.state.as_deref()), (TRACEPARENT, Some("congo=t61rcWkgMzE")));
+    let header = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let d = decode_message(&[("traceparent".into(), header.into())], body.as_bytes(), DEFAULT_MAX_EVENT_BYTES)
+        .expect("decodes");
+    assert_eq!(d.trace.map(|t| t.parent.trace_id().to_owned()).as_deref(), Some("0af7651916cd43dd8448eb211c80319c"));
+    ev["traceparent"] = serde_json::json!("not-a-trace");
+    let d = decode(ev.to_string().as_bytes(), DEFAULT_MAX_EVENT_BYTES).expect("still decodes");
+    assert_eq!(d.trace, None);
+}
+
+/// Extension attributes: CloudEvents names and scalar values are kept; others are refused,
+/// each named.
+#[test]
+fn extension_attributes_are_kept_or_refused_by_name() {
+    let mut ev = example("organisation.registered.json");
+    ev["region"] = serde_json::json!("SE221");
+    ev["priority"] = serde_json::json!(2);
+    let d = decode(ev.to_string().as_bytes(), DEFAULT_MAX_EVENT_BYTES).expect("decodes");
+    assert_eq!(d.extensions.len(), 2);
+    ev["Bad-Name"] = serde_json::json!("x");
+    ev["nested"] = serde_json::json!({"a": 1});
+    let e = decode(ev.to_string().as_bytes(), DEFAULT_MAX_EVENT_BYTES).expect_err("refused");
+    let m = e.to_string();
+    assert!(e.code() == "bad_envelope" && m.contains("\"Bad-Name\"") && m.contains("nested"), "{m}");
+}
+
+/// Structured mode may repeat attributes in `ce-` headers (Brygga's own publisher does): its
+/// `Content-Type` tells it apart from binary mode.
+#[test]
+fn structured_mode_with_ce_headers_stays_structured() {
+    let ev = example("call.published.json");
+    let h: Vec<(String, String)> = [
+        ("ce-specversion", "1.0"),
+        ("ce-id", ev["id"].as_str().expect("id")),
+        ("ce-type", ev["type"].as_str().expect("type")),
+        ("content-type", "application/cloudevents+json"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let d = brygga_events::decode_message(&h, ev.to_string().as_bytes(), DEFAULT_MAX_EVENT_BYTES).expect("structured");
+    assert_eq!(d.event_id, ev["id"].as_str().expect("id"));
+}
