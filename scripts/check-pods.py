@@ -29,7 +29,8 @@ for d in docs:
         if "limits" not in c.get("resources", {}) or "requests" not in c.get("resources", {}):
             failures.append(f"{where}/{c['name']}: no resource requests and limits")
         for env in c.get("env", []):
-            if "password" in env["name"].lower() and "value" in env:
+            # A secret's value must come from a Secret; `*_FILE` settings name a mounted file.
+            if "password" in env["name"].lower() and "value" in env and not env["name"].endswith("_FILE"):
                 failures.append(f"{where}/{c['name']}: {env['name']} inlined, not from a Secret")
         if kind == "Deployment" and name.startswith("brygga-"):
             for probe in ("startupProbe", "livenessProbe", "readinessProbe"):

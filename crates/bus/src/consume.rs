@@ -95,6 +95,8 @@ pub struct ConsumerStats {
     /// next batch that does not. Readiness reports it: a database can answer a ping and still
     /// refuse every write (a full disk, a read-only file system).
     unavailable: std::sync::Mutex<Option<String>>,
+    /// Dead letters by reason code.
+    dead_letters: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
     /// The loops running on these counters (several when a matcher holds several partitions),
     /// by durable name: what liveness looks at.
     loops: std::sync::Mutex<std::collections::BTreeMap<String, LoopProgress>>,
@@ -130,6 +132,7 @@ impl Default for ConsumerStats {
             // 1 ms … 16 s.
             batch_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             unavailable: std::sync::Mutex::default(),
+            dead_letters: std::sync::Mutex::default(),
             loops: std::sync::Mutex::default(),
         }
     }
@@ -149,6 +152,11 @@ impl ConsumerStats {
     }
     fn set_unavailable(&self, why: Option<String>) {
         *self.unavailable.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = why;
+    }
+    /// Dead letters so far, by reason code.
+    pub fn dead_letters_by_code(&self) -> Vec<(String, u64)> {
+        let m = self.dead_letters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.iter().map(|(k, v)| (k.clone(), *v)).collect()
     }
     /// The loops running now, by durable name, and how far each has come.
     pub fn loops(&self) -> Vec<(String, LoopProgress)> {
@@ -422,6 +430,12 @@ impl Bus {
         match self.publish_event(&subject, &ev).await {
             Ok(_) => {
                 stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                *stats
+                    .dead_letters
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .entry(code.to_owned())
+                    .or_default() += 1;
                 warn!(durable = %spec.durable, seq = d.stream_sequence, code, reason, "dead-lettered");
                 msg.ack_with(AckKind::Term).await
             }

@@ -131,12 +131,19 @@ impl Bus {
 
     /// Messages a durable consumer still has to process (pending + unacknowledged).
     pub async fn backlog(&self, stream: Stream, durable: &str) -> Result<u64, BusError> {
+        let (pending, unacked) = self.consumer_counts(stream, durable).await?;
+        Ok(pending + unacked)
+    }
+
+    /// A durable consumer's messages not yet delivered and those delivered but not yet
+    /// acknowledged.
+    pub async fn consumer_counts(&self, stream: Stream, durable: &str) -> Result<(u64, u64), BusError> {
         let name = stream.name(&self.prefix);
         let s = self.js.get_stream(&name).await.map_err(|source| BusError::GetStream { name: name.clone(), source })?;
         let info = s
             .consumer_info(durable)
             .await
             .map_err(|e| BusError::ConsumerInfo { name: durable.to_owned(), message: e.to_string() })?;
-        Ok(info.num_pending + info.num_ack_pending as u64)
+        Ok((info.num_pending, info.num_ack_pending as u64))
     }
 }

@@ -29,6 +29,8 @@ pub struct Probe {
     pub services: Vec<(&'static str, Arc<ConsumerStats>)>,
     /// The durable consumers whose lag `/metrics` reports.
     pub consumers: Vec<crate::metrics::Watched>,
+    /// The matcher of this process, if it runs one (its counters).
+    pub matcher: Option<Arc<brygga_svc_matcher::Matcher>>,
 }
 
 /// The endpoints' state: the start-up phase, then the running services.
@@ -148,7 +150,7 @@ async fn ready(State(h): State<Arc<Health>>) -> (StatusCode, String) {
 async fn metrics(State(h): State<Arc<Health>>) -> axum::response::Response {
     match h.started() {
         Ok(p) => {
-            let text = crate::metrics::scrape(&p.bus, &p.store, &p.services, &p.consumers).await;
+            let text = crate::metrics::scrape(p).await;
             ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response()
         }
         Err(e) => e.into_response(),

@@ -165,7 +165,8 @@ async fn serve(cfg: Config, role: Role) -> anyhow::Result<()> {
         let n = cfg.matcher.partitions;
         consumers.extend((0..n).map(|p| ("matcher", Stream::Registry, partition::durable(p, n))));
     }
-    health.running(http::Probe { bus: app.bus.clone(), store: app.store.clone(), services, consumers });
+    let matcher = app.matcher.clone();
+    health.running(http::Probe { bus: app.bus.clone(), store: app.store.clone(), services, consumers, matcher });
     println!("brygga serving ({role:?}); NATS {}; {}{http}. SIGTERM or Ctrl-C stops it.", app.nats_url, app.database);
     while !cancel.is_cancelled() && !app.any_finished() {
         tokio::select! {

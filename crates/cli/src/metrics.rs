@@ -1,19 +1,19 @@
 //! `/metrics`: what an operator watches, in the OpenMetrics text format (prometheus-client):
-//! deliveries by service and outcome, redeliveries, stream errors, batch handling time, each
-//! durable consumer's lag (pending + unacknowledged), the outbox backlog, and the build.
+//! deliveries by service and outcome, redeliveries, stream errors, dead letters by reason code,
+//! batch handling time, each durable consumer's pending and unacknowledged messages (and their
+//! sum, the lag), the outbox backlog and its oldest row's age, the matcher's committed changes
+//! by kind and its event → recommendation latency, and the build.
 //! Values are read at scrape time; lags and backlog need NATS and the database, and are left
 //! out (with `brygga_scrape_errors`) when they do not answer within a second.
 
-use brygga_bus::{Bus, ConsumerStats};
+use crate::http::Probe;
 use brygga_events::subject::Stream;
-use brygga_store::Store;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// A durable consumer whose lag is reported: (service, stream, durable name).
@@ -23,47 +23,65 @@ pub type Watched = (&'static str, Stream, String);
 #[derive(Debug)]
 struct Snapshot {
     services: Vec<(&'static str, [u64; 5], prometheus_client::metrics::histogram::Histogram)>,
-    lags: Vec<(&'static str, String, u64)>,
-    outbox: Option<u64>,
+    /// (service, durable, pending, unacknowledged).
+    lags: Vec<(&'static str, String, u64, u64)>,
+    /// (service, reason code, dead letters).
+    dead_letters: Vec<(&'static str, String, u64)>,
+    outbox: Option<(u64, Option<Duration>)>,
+    matcher: Option<([u64; 3], prometheus_client::metrics::histogram::Histogram)>,
     errors: u64,
 }
 
 /// Reads the counters, asks NATS and the database, and encodes it all.
-pub async fn scrape(
-    bus: &Bus,
-    store: &Store,
-    services: &[(&'static str, Arc<ConsumerStats>)],
-    consumers: &[Watched],
-) -> String {
+pub async fn scrape(p: &Probe) -> String {
     const WAIT: Duration = Duration::from_secs(1);
     let mut errors = 0;
     let mut lags = Vec::new();
-    for (service, stream, durable) in consumers {
-        match tokio::time::timeout(WAIT, bus.backlog(*stream, durable)).await {
-            Ok(Ok(n)) => lags.push((*service, durable.clone(), n)),
+    for (service, stream, durable) in &p.consumers {
+        match tokio::time::timeout(WAIT, p.bus.consumer_counts(*stream, durable)).await {
+            Ok(Ok((pending, unacked))) => lags.push((*service, durable.clone(), pending, unacked)),
             _ => errors += 1,
         }
     }
-    let outbox = match tokio::time::timeout(WAIT, brygga_store::outbox::backlog(store.db())).await {
-        Ok(Ok(n)) => Some(n),
+    let db = p.store.db();
+    let outbox = tokio::time::timeout(WAIT, async {
+        Ok::<_, brygga_store::StoreError>((
+            brygga_store::outbox::backlog(db).await?,
+            brygga_store::outbox::oldest_waiting(db).await?,
+        ))
+    })
+    .await;
+    let outbox = match outbox {
+        Ok(Ok(o)) => Some(o),
         _ => {
             errors += 1;
             None
         }
     };
-    let services = services
+    let services = p
+        .services
         .iter()
         .map(|(name, s)| {
             let [a, r, d, e] = s.get();
             (*name, [a, r, d, e, s.redelivered()], s.batch_seconds.clone())
         })
         .collect();
+    let dead_letters = p
+        .services
+        .iter()
+        .flat_map(|(name, s)| s.dead_letters_by_code().into_iter().map(move |(code, n)| (*name, code, n)))
+        .collect();
+    let matcher = p.matcher.as_ref().map(|m| (m.stats().changes(), m.stats().event_to_recommendation.clone()));
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Snapshot { services, lags, outbox, errors }));
+    registry.register_collector(Box::new(Snapshot { services, lags, dead_letters, outbox, matcher, errors }));
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
     out
+}
+
+fn gauge(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The content type of [`scrape`]'s text.
@@ -95,18 +113,47 @@ impl Collector for Snapshot {
         }
         let help = "Messages a durable consumer still has to handle (pending and unacknowledged)";
         let mut m = e.encode_descriptor("brygga_consumer_lag", help, None, MetricType::Gauge)?;
-        for (service, durable, n) in &self.lags {
-            let n = i64::try_from(*n).unwrap_or(i64::MAX);
+        for (service, durable, pending, unacked) in &self.lags {
+            let n = gauge(pending + unacked);
             ConstGauge::new(n).encode(m.encode_family(&[("service", *service), ("durable", durable.as_str())])?)?;
         }
-        if let Some(n) = self.outbox {
+        let split = [
+            ("brygga_consumer_pending", "Messages a durable consumer has not been delivered yet", 0),
+            ("brygga_consumer_ack_pending", "Messages delivered to a durable consumer and not yet acknowledged", 1),
+        ];
+        for (name, help, i) in split {
+            let mut m = e.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for (service, durable, pending, unacked) in &self.lags {
+                let n = gauge([*pending, *unacked][i]);
+                ConstGauge::new(n).encode(m.encode_family(&[("service", *service), ("durable", durable.as_str())])?)?;
+            }
+        }
+        let help = "Events refused to the dead-letter subject, by service and reason code";
+        let mut m = e.encode_descriptor("brygga_dead_letters", help, None, MetricType::Counter)?;
+        for (service, code, n) in &self.dead_letters {
+            ConstCounter::new(*n).encode(m.encode_family(&[("service", *service), ("reason_code", code.as_str())])?)?;
+        }
+        if let Some((n, oldest)) = self.outbox {
             let help = "Outbox rows not yet published";
             let m = e.encode_descriptor("brygga_outbox_backlog", help, None, MetricType::Gauge)?;
-            ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX)).encode(m)?;
+            ConstGauge::new(gauge(n)).encode(m)?;
+            let help = "How long the oldest unpublished outbox row has waited, in seconds (0: none waits)";
+            let m = e.encode_descriptor("brygga_outbox_oldest_seconds", help, None, MetricType::Gauge)?;
+            ConstGauge::new(oldest.unwrap_or_default().as_secs_f64()).encode(m)?;
+        }
+        if let Some((changes, latency)) = &self.matcher {
+            let help = "Recommendation changes the matcher committed (each one event), by change";
+            let mut m = e.encode_descriptor("brygga_recommendations", help, None, MetricType::Counter)?;
+            for (change, n) in ["created", "updated", "withdrawn"].iter().zip(changes) {
+                ConstCounter::new(*n).encode(m.encode_family(&[("change", *change)])?)?;
+            }
+            let help = "From ingest accepting an event to the matcher committing the recommendations it changed, in seconds (per partition)";
+            let m = e.encode_descriptor("brygga_event_to_recommendation_seconds", help, None, MetricType::Histogram)?;
+            latency.encode(m)?;
         }
         let help = "Lags or backlog this scrape could not read (NATS or the database did not answer in time)";
         let m = e.encode_descriptor("brygga_scrape_errors", help, None, MetricType::Gauge)?;
-        ConstGauge::new(i64::try_from(self.errors).unwrap_or(i64::MAX)).encode(m)?;
+        ConstGauge::new(gauge(self.errors)).encode(m)?;
         let mut m = e.encode_descriptor("brygga_build", "The running build", None, MetricType::Info)?;
         m.encode_info(&[("version", env!("CARGO_PKG_VERSION"))])?;
         Ok(())

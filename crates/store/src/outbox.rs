@@ -111,3 +111,13 @@ pub async fn rows(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
 pub async fn backlog(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
     Ok(outbox::Entity::find().filter(outbox::Column::PublishedAt.is_null()).count(db).await?)
 }
+
+/// How long the oldest row not yet published has waited (none: nothing waits).
+pub async fn oldest_waiting(db: &impl ConnectionTrait) -> Result<Option<std::time::Duration>, StoreError> {
+    let oldest = outbox::Entity::find()
+        .filter(outbox::Column::PublishedAt.is_null())
+        .order_by_asc(outbox::Column::Seq)
+        .one(db)
+        .await?;
+    Ok(oldest.map(|r| (Utc::now() - r.created_at).to_std().unwrap_or_default()))
+}

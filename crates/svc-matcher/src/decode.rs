@@ -38,6 +38,8 @@ pub(crate) struct Decoded {
     pub(crate) changed: Changed,
     /// The W3C trace context the event carries (ingest continues the inbound event's).
     pub(crate) trace: Option<TraceContext>,
+    /// When ingest accepted it (the registry event's `time`).
+    pub(crate) accepted_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Reads one registry event, or says how its delivery ends when it is bad.
@@ -58,6 +60,7 @@ pub(crate) fn decode(d: &Delivery) -> Result<Decoded, Outcome> {
                 update,
                 changed: Changed { target: Target::Partner(org_id), causes: vec![data.caused_by, env.id] },
                 trace,
+                accepted_at: env.time,
             })
         }
         types::REGISTRY_CALL => {
@@ -71,6 +74,7 @@ pub(crate) fn decode(d: &Delivery) -> Result<Decoded, Outcome> {
                 update,
                 changed: Changed { target: Target::Call(call_id), causes: vec![data.caused_by, env.id] },
                 trace,
+                accepted_at: env.time,
             })
         }
         other => Err(Outcome::Reject { code: "unknown_type".into(), reason: format!("unknown event type {other:?}") }),

@@ -35,6 +35,8 @@ mod held;
 pub mod partition;
 mod run;
 mod scope;
+mod stats;
+pub use stats::MatcherStats;
 mod traces;
 mod waiting;
 
@@ -87,6 +89,8 @@ pub struct Matcher {
     waiting: waiting::Waiting,
     /// The trace contexts of recent causes (`traces.rs`).
     traces: traces::Traces,
+    /// What `/metrics` reports of the matcher (`stats.rs`).
+    stats: stats::MatcherStats,
 }
 
 /// How long a batch waits for the index to catch up with it before it is retried.
@@ -125,6 +129,7 @@ impl Matcher {
             held: held::Held::default(),
             waiting: waiting::Waiting::new(Duration::ZERO),
             traces: traces::Traces::default(),
+            stats: stats::MatcherStats::default(),
         })
     }
 
@@ -181,9 +186,11 @@ impl Matcher {
         let mut outcomes = Vec::with_capacity(ds.len());
         let mut changed = Vec::new();
         let mut trace_ids = BTreeSet::new();
+        let mut accepted_at = Vec::new();
         for d in &ds {
             match decode::decode(d) {
                 Ok(c) => {
+                    accepted_at.extend(c.accepted_at);
                     if let Some(t) = &c.trace {
                         self.traces.note(&c.changed.causes, t);
                         trace_ids.insert(t.parent.trace_id().to_owned());
@@ -218,7 +225,14 @@ impl Matcher {
             let synced = self.sync_batch(changed, flush, mine).await;
             self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
             match synced {
-                Ok(_) => return outcomes,
+                Ok(_) => {
+                    let now = chrono::Utc::now();
+                    for t in accepted_at {
+                        let secs = (now - t).to_std().unwrap_or_default().as_secs_f64();
+                        self.stats.event_to_recommendation.observe(secs);
+                    }
+                    return outcomes;
+                }
                 Err(e) if e.is_unavailable() => Outcome::Unavailable(e.to_string()),
                 Err(e) if e.is_retryable() => Outcome::Retry(e.to_string()),
                 Err(e) => Outcome::Reject { code: "processing_failed".into(), reason: e.to_string() },
@@ -252,6 +266,11 @@ impl Matcher {
 
     fn touch(&self) {
         *self.last_batch.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
+    }
+
+    /// What `/metrics` reports of this matcher.
+    pub fn stats(&self) -> &MatcherStats {
+        &self.stats
     }
 
     /// How long no batch has been handled.
@@ -380,6 +399,7 @@ impl Matcher {
             return Err(e.into());
         }
         self.held.apply(&changes);
+        self.stats.committed(&changes);
         self.wake.notify_one();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         info!(

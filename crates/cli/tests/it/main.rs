@@ -3,6 +3,7 @@
 
 mod cluster;
 mod faults;
+mod permissions;
 mod replicas;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -265,6 +266,68 @@ async fn readiness_fails_with_the_reason_while_nats_is_away() {
     child.wait().expect("wait");
     assert_eq!(status, 503, "{body}");
     assert!(body.starts_with("not ready: nats: "), "{body}");
+}
+
+/// `/metrics` after real traffic: dead letters by reason code, the matcher's committed changes
+/// by kind and its event → recommendation latency, the consumers' pending and unacknowledged
+/// messages, the outbox backlog and its oldest row's age.
+#[tokio::test]
+async fn metrics_count_traffic_by_kind_and_reason() {
+    use brygga_testkit::fixtures::{call, org};
+    let dir = tempfile::tempdir().expect("tmp");
+    let nats = brygga_testkit::nats().await;
+    let prefix = brygga_testkit::prefix();
+    let (mut child, addr) = serve(dir.path(), &[("NATS_URL", nats.url()), ("BRYGGA_PREFIX", prefix.clone())]);
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.expect("connect"));
+    let event = |id: &str, ty: &str, data: serde_json::Value| {
+        serde_json::json!({"specversion": "1.0", "id": id, "source": "urn:test", "type": ty, "data": data}).to_string()
+    };
+    let description = "Marine sensors and ocean technology test sites in the Baltic Sea.";
+    let publish = [
+        (
+            "call.published",
+            event(
+                "m-1",
+                "se.brygga.call.published.v1",
+                call("HORIZON-OCEAN-1", 1, "Ocean testing", description, "2027-09-23"),
+            ),
+        ),
+        (
+            "organisation.registered",
+            event("m-2", "se.brygga.organisation.registered.v1", org("metrics-org", 1, "en", description, &["ocean"])),
+        ),
+        ("organisation.registered", "{not json".to_owned()),
+    ];
+    for (s, body) in publish {
+        js.publish(format!("{prefix}.in.v1.{s}"), body.into()).await.expect("publish").await.expect("ack");
+    }
+    let start = Instant::now();
+    let metrics = loop {
+        let (_, m) = get(&addr, "/metrics");
+        let done = m.contains("brygga_recommendations_total{change=\"created\"}")
+            && !m.contains("brygga_recommendations_total{change=\"created\"} 0")
+            && m.contains("brygga_dead_letters_total{service=\"ingest\",reason_code=\"malformed_json\"} 1");
+        if done || start.elapsed() > Duration::from_secs(20) {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    assert!(
+        metrics.contains("brygga_dead_letters_total{service=\"ingest\",reason_code=\"malformed_json\"} 1"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("brygga_recommendations_total{change=\"created\"} 0"), "{metrics}");
+    let count = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("brygga_event_to_recommendation_seconds_count "))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .expect("the latency histogram");
+    assert!(count >= 2, "both accepted events reached the matcher: {metrics}");
+    for line in ["brygga_consumer_pending{service=\"ingest\",durable=\"ingest\"} 0", "brygga_outbox_oldest_seconds "] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
 }
 
 /// Issue 7, bug 3: the NATS password was printed by `brygga config`, the INFO log line and the
