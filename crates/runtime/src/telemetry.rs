@@ -1,11 +1,25 @@
 //! Structured logs with `tracing`: human text or JSON lines, filtered by `RUST_LOG`.
+//!
+//! Whatever `RUST_LOG` asks, the targets that print message payloads are held below the level
+//! at which they do ([`PAYLOAD_TARGETS`]): payloads carry organisations' data (organisation
+//! numbers, contact details in free text), which no log may hold.
 
+use tracing_subscriber::filter::Directive;
 use tracing_subscriber::EnvFilter;
+
+/// Targets that log whole messages at `trace` (async-nats: every protocol operation read or
+/// written, payload included), with the most they may log.
+pub const PAYLOAD_TARGETS: [&str; 1] = ["async_nats::connection=debug"];
 
 /// Installs the global subscriber; a second call is a no-op.
 pub fn init(format: &str) {
-    let filter = EnvFilter::try_from_default_env()
+    let mut filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,async_nats=warn,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
+    for d in PAYLOAD_TARGETS {
+        if let Ok(d) = d.parse::<Directive>() {
+            filter = filter.add_directive(d);
+        }
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if format == "json" { builder.json().flatten_event(true).try_init() } else { builder.compact().try_init() };
 }

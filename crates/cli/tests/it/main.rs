@@ -330,6 +330,83 @@ async fn metrics_count_traffic_by_kind_and_reason() {
     }
 }
 
+/// No contact PII in logs at any level: organisations with an organisation number and an
+/// e-mail address and a phone number in their free text, two of them refused (a bad check
+/// digit; a number where text belongs), handled by `serve` at `RUST_LOG=trace` in both log formats; every log line is searched.
+#[tokio::test]
+async fn contact_pii_never_appears_in_logs_at_any_level() {
+    use brygga_testkit::fixtures::{call, org};
+    const ORG_NUMBER: &str = "559912-3451";
+    const BAD_ORG_NUMBER: &str = "559912-3452";
+    const EMAIL: &str = "anna.berg@example.se";
+    const PHONE: &str = "0455-123 45";
+    let nats = brygga_testkit::nats().await;
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.expect("connect"));
+    for format in ["text", "json"] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let log = dir.path().join("serve.log");
+        let prefix = brygga_testkit::prefix();
+        let mut child = brygga()
+            .arg("serve")
+            .env("NATS_URL", nats.url())
+            .env("BRYGGA_PREFIX", &prefix)
+            .env("BRYGGA_DATA_DIR", dir.path())
+            .env("BRYGGA_LOG_FORMAT", format)
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn");
+        let mut banner = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        stdout.read_line(&mut banner).expect("read");
+        assert!(banner.contains("brygga serving"), "{banner}");
+        let text = format!("Marine sensors for the Baltic Sea. Contact {EMAIL} or {PHONE}.");
+        let mut good = org("pii-org", 1, "en", &text, &["marine sensors"]);
+        good["org_number"] = ORG_NUMBER.into();
+        let mut bad = org("pii-bad", 1, "en", &text, &["marine sensors"]);
+        bad["org_number"] = BAD_ORG_NUMBER.into();
+        // Of the wrong type: the typed reader's message would quote it.
+        let mut typed = org("pii-typed", 1, "en", &text, &["marine sensors"]);
+        typed["org_number"] = 5599123451u64.into();
+        let event = |id: &str, ty: &str, data: serde_json::Value| {
+            serde_json::json!({"specversion": "1.0", "id": id, "source": "urn:test", "type": ty, "data": data})
+                .to_string()
+        };
+        let c = call("HORIZON-PII-1", 1, "Ocean sensors", "Marine sensors for the Baltic Sea.", "2027-09-23");
+        for (s, body) in [
+            ("call.published", event("pii-1", "se.brygga.call.published.v1", c)),
+            ("organisation.registered", event("pii-2", "se.brygga.organisation.registered.v1", good)),
+            ("organisation.registered", event("pii-3", "se.brygga.organisation.registered.v1", bad)),
+            ("organisation.registered", event("pii-4", "se.brygga.organisation.registered.v1", typed)),
+        ] {
+            js.publish(format!("{prefix}.in.v1.{s}"), body.into()).await.expect("publish").await.expect("ack");
+        }
+        // Wait for the recommendations and both dead letters.
+        let start = Instant::now();
+        loop {
+            let mut rec = js.get_stream(format!("{}_REC", prefix.to_uppercase())).await.expect("rec stream");
+            let mut dlq = js.get_stream(format!("{}_DLQ", prefix.to_uppercase())).await.expect("dlq stream");
+            let done = rec.info().await.expect("info").state.messages > 0
+                && dlq.info().await.expect("info").state.messages >= 2;
+            if done {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "not handled within 30 s");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let pid = child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+        assert!(child.wait().expect("wait").success());
+        let logs = std::fs::read_to_string(&log).expect("logs");
+        assert!(logs.lines().count() > 50, "trace logs were written");
+        for pii in [ORG_NUMBER, BAD_ORG_NUMBER, "5599123451", EMAIL, PHONE] {
+            let leaks: Vec<&str> = logs.lines().filter(|l| l.contains(pii)).take(3).collect();
+            assert!(leaks.is_empty(), "{format} logs carry {pii}: {leaks:#?}");
+        }
+    }
+}
+
 /// Issue 7, bug 3: the NATS password was printed by `brygga config`, the INFO log line and the
 /// banner, and the database password by the "no supporting driver" error. Here every line
 /// of output, at every log level, of `config`, `serve` and failing commands, is searched for
