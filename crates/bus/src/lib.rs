@@ -109,7 +109,10 @@ impl Bus {
             name: s.name(&self.prefix),
             subjects: s.subjects(&self.prefix),
             retention: stream::RetentionPolicy::Limits,
-            storage: if st.storage == "memory" { stream::StorageType::Memory } else { stream::StorageType::File },
+            storage: match st.storage {
+                brygga_runtime::Storage::Memory => stream::StorageType::Memory,
+                brygga_runtime::Storage::File => stream::StorageType::File,
+            },
             num_replicas: st.replicas,
             max_age: Duration::from_secs(st.max_age_days * 86_400),
             duplicate_window: Duration::from_secs(st.duplicate_window_secs),

@@ -85,7 +85,7 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let cfg = Config::load(cli.config.as_deref())?;
-    telemetry::init(&cfg.log_format);
+    telemetry::init(cfg.log_format);
     match cli.command {
         Command::Demo(args) => demo::run(cfg, args).await,
         Command::Bench(args) => bench::run(cfg, args).await,

@@ -20,13 +20,39 @@ pub struct StreamSettings {
     pub max_age_days: u64,
     /// Window in which a repeated `Nats-Msg-Id` is dropped, in seconds.
     pub duplicate_window_secs: u64,
-    /// `file` or `memory`.
-    pub storage: String,
+    pub storage: Storage,
+}
+
+/// Where JetStream keeps Brygga's streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    File,
+    Memory,
+}
+
+impl std::fmt::Display for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::File => "file",
+            Self::Memory => "memory",
+        })
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people: one compact line per event.
+    Text,
+    /// For log pipelines: one JSON object per line.
+    Json,
 }
 
 impl Default for StreamSettings {
     fn default() -> Self {
-        Self { replicas: 1, max_age_days: 30, duplicate_window_secs: 600, storage: "file".into() }
+        Self { replicas: 1, max_age_days: 30, duplicate_window_secs: 600, storage: Storage::File }
     }
 }
 
@@ -161,8 +187,7 @@ pub struct Config {
     pub prefix: String,
     /// Where embedded state lives (SQLite file, embedded NATS store).
     pub data_dir: PathBuf,
-    /// `text` or `json`.
-    pub log_format: String,
+    pub log_format: LogFormat,
     pub streams: StreamSettings,
     pub consumer: ConsumerSettings,
     /// Largest inbound event, in bytes.
@@ -200,7 +225,7 @@ impl Default for Config {
             database_url: None,
             prefix: "brygga".into(),
             data_dir: PathBuf::from(".brygga"),
-            log_format: "text".into(),
+            log_format: LogFormat::Text,
             streams: StreamSettings::default(),
             consumer: ConsumerSettings::default(),
             max_event_bytes: 256 * 1024,
@@ -256,14 +281,8 @@ impl Config {
         if self.prefix.is_empty() || !self.prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return bad(format!("prefix {:?} must be a single subject token (A-Z a-z 0-9 - _)", self.prefix));
         }
-        if !matches!(self.log_format.as_str(), "text" | "json") {
-            return bad(format!("log_format {:?} must be text or json", self.log_format));
-        }
         if self.stuck_after_secs == 0 {
             return bad("stuck_after_secs must be at least 1".into());
-        }
-        if !matches!(self.streams.storage.as_str(), "file" | "memory") {
-            return bad(format!("streams.storage {:?} must be file or memory", self.streams.storage));
         }
         if self.streams.replicas == 0 || self.streams.replicas > 5 {
             return bad(format!("streams.replicas {} must be 1-5", self.streams.replicas));

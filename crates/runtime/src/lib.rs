@@ -11,6 +11,8 @@ pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{Config, ConfigError, ConsumerSettings, MatcherSettings, NatsSettings, StreamSettings};
+pub use config::{
+    Config, ConfigError, ConsumerSettings, LogFormat, MatcherSettings, NatsSettings, Storage, StreamSettings,
+};
 pub use nats_server::{NatsServer, NatsServerError};
 pub use secrecy::{ExposeSecret, SecretString};

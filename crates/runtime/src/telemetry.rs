@@ -12,7 +12,7 @@ use tracing_subscriber::EnvFilter;
 pub const PAYLOAD_TARGETS: [&str; 1] = ["async_nats::connection=debug"];
 
 /// Installs the global subscriber; a second call is a no-op.
-pub fn init(format: &str) {
+pub fn init(format: crate::config::LogFormat) {
     let mut filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,async_nats=warn,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
     for d in PAYLOAD_TARGETS {
@@ -21,5 +21,9 @@ pub fn init(format: &str) {
         }
     }
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if format == "json" { builder.json().flatten_event(true).try_init() } else { builder.compact().try_init() };
+    let _ = if format == crate::config::LogFormat::Json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.compact().try_init()
+    };
 }

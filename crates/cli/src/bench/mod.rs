@@ -114,7 +114,7 @@ pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
         cfg.streams.storage
     );
 
-    let raw_rate = raw::roundtrip(&app.bus, args.raw, cfg.streams.storage == "file").await?;
+    let raw_rate = raw::roundtrip(&app.bus, args.raw, cfg.streams.storage == brygga_runtime::Storage::File).await?;
     println!("  raw JetStream round trip (1 KiB, 256 in flight): {raw_rate:.0} msgs/s (in + out)");
 
     let limit = Duration::from_secs(3_600);

@@ -34,6 +34,11 @@ fn config_errors_are_one_clear_line() {
     assert!(err.contains("flor"), "a mistyped setting is an error naming it: {err}");
     let err = one_line_error(brygga().arg("config").env("BRYGGA_PREFIX", "a.b").output().expect("run"));
     assert!(err.contains("prefix"), "{err}");
+    // Enumerated settings are typed: a value outside them names the key and the allowed ones.
+    let err = one_line_error(brygga().arg("config").env("BRYGGA_LOG_FORMAT", "xml").output().expect("run"));
+    assert!(err.contains("LOG_FORMAT") && err.contains("`text` or `json`"), "{err}");
+    let err = one_line_error(brygga().arg("config").env("BRYGGA_STREAMS__STORAGE", "disk").output().expect("run"));
+    assert!(err.contains("STREAMS.STORAGE") && err.contains("`file` or `memory`"), "{err}");
     let err = one_line_error(brygga().args(["import-topics", "x.jsonl"]).output().expect("run"));
     assert!(err.contains("NATS_URL"), "{err}");
     let err = one_line_error(brygga().args(["republish", "some-org"]).output().expect("run"));
