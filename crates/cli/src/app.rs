@@ -110,6 +110,7 @@ pub async fn start(
             prefix: cfg.prefix.clone(),
             max_event_bytes: cfg.max_event_bytes,
             wake: Arc::new(Notify::new()),
+            hops: hops(cfg, "brygga-ingest")?,
         };
         let run = brygga_svc_ingest::run(bus.clone(), ingest, poll, ingest_stats.clone(), cancel.clone());
         tasks.push(tokio::spawn(async move { Ok(run.await?) }));
@@ -121,7 +122,8 @@ pub async fn start(
         let partitions = cfg.matcher.partitions;
         let matcher = Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock, seen, partitions)
             .await?
-            .settling(Duration::from_secs(cfg.matcher.settle_secs));
+            .settling(Duration::from_secs(cfg.matcher.settle_secs))
+            .exporting(hops(cfg, "brygga-matcher")?);
         let matcher = Arc::new(matcher);
         running_matcher = Some(matcher.clone());
         let loops = Loops {
@@ -154,6 +156,18 @@ pub async fn start(
         matcher: running_matcher,
         tasks,
     })
+}
+
+/// The OTLP exporter of service `name`, when `otlp_endpoint` is set.
+fn hops(cfg: &Config, name: &str) -> anyhow::Result<Option<Arc<brygga_runtime::otlp::Hops>>> {
+    match &cfg.otlp_endpoint {
+        Some(endpoint) => {
+            let hops = brygga_runtime::otlp::Hops::new(endpoint, name)?;
+            info!(%endpoint, service = name, "exporting the hops of traced events (OTLP/HTTP)");
+            Ok(Some(Arc::new(hops)))
+        }
+        None => Ok(None),
+    }
 }
 
 /// A replica name unique to this process: the host (the pod name on Kubernetes) and the pid.

@@ -45,6 +45,16 @@ impl TraceParent {
         &self.trace_id
     }
 
+    /// The span this context names (the parent of whatever continues it).
+    pub fn span_id(&self) -> &str {
+        &self.parent_id
+    }
+
+    /// The caller sampled the trace (flag `01`).
+    pub fn sampled(&self) -> bool {
+        u8::from_str_radix(&self.flags, 16).is_ok_and(|f| f & 1 == 1)
+    }
+
     /// The context for an event this one causes: same trace and flags, a span id of its own,
     /// derived from `event_id` (so a retried hop sends the same context).
     pub fn child(&self, event_id: &str) -> Self {

@@ -212,6 +212,9 @@ pub struct Config {
     /// Where `serve` answers `/livez`, `/readyz`, `/startupz` and `/metrics` (e.g.
     /// `0.0.0.0:8080`); none: off.
     pub http_addr: Option<std::net::SocketAddr>,
+    /// Where to send the hops of traced events as OTLP spans (OTLP/HTTP JSON, e.g.
+    /// `http://otel-collector:4318/v1/traces`); none: off.
+    pub otlp_endpoint: Option<String>,
     /// `/livez` fails when a consume loop has held one batch this long, or has had messages
     /// waiting this long without finishing a batch (a wedged loop: restart the process).
     pub stuck_after_secs: u64,
@@ -239,6 +242,7 @@ impl Default for Config {
             migrate_on_start: true,
             schema_wait_secs: 300,
             http_addr: None,
+            otlp_endpoint: None,
             stuck_after_secs: 120,
         }
     }

@@ -7,6 +7,7 @@
 
 mod config;
 pub mod nats_server;
+pub mod otlp;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;

@@ -10,6 +10,7 @@ use brygga_events::subject::{inbound_call, inbound_organisation, registry_call, 
 use brygga_events::{
     decode_message, types, CallV1, CloudEvent, Decoded, Inbound, OrganisationV1, RegistryCallV1, RegistryOrganisationV1,
 };
+use brygga_runtime::otlp::{Hop, Hops};
 use brygga_store::outbox::OutboxEvent;
 use brygga_store::registry::{self, Applied};
 use brygga_store::{outbox, ConnectionTrait, Store, StoreError, TransactionTrait};
@@ -31,6 +32,8 @@ pub struct Ingest {
     pub max_event_bytes: usize,
     /// Woken after each commit so the relay publishes at once.
     pub wake: Arc<Notify>,
+    /// Where the hops of traced events go (OTLP), if anywhere.
+    pub hops: Option<Arc<Hops>>,
 }
 
 /// Runs the consumer and its outbox relay until `cancel` fires.
@@ -80,8 +83,11 @@ pub async fn handle_batch(ingest: &Ingest, ds: Vec<Delivery>) -> Vec<Outcome> {
         return outcomes;
     }
     let all: Vec<&Decoded> = valid.iter().map(|(_, d)| d).collect();
+    let started = std::time::SystemTime::now();
     match persist(ingest, &all).await {
         Ok(applied) => {
+            export_hops(ingest, &applied, started);
+            let applied = applied.len();
             debug!(applied, stale = all.len() - applied, "batch persisted");
             if applied > 0 {
                 ingest.wake.notify_one();
@@ -96,7 +102,10 @@ pub async fn handle_batch(ingest: &Ingest, ds: Vec<Delivery>) -> Vec<Outcome> {
         Err(_) => {
             for (i, d) in &valid {
                 outcomes[*i] = match persist(ingest, &[d]).await {
-                    Ok(_) => Outcome::Ack,
+                    Ok(applied) => {
+                        export_hops(ingest, &applied, started);
+                        Outcome::Ack
+                    }
                     Err(e) if e.is_unavailable() => Outcome::Unavailable(e.to_string()),
                     Err(e) if e.is_retryable() => Outcome::Retry(e.to_string()),
                     Err(e) => Outcome::Reject { code: "processing_failed".into(), reason: e.to_string() },
@@ -174,13 +183,16 @@ fn envelope<T: Serialize>(
 }
 
 /// Applies the events in order and enqueues the registry announcements of those that
-/// applied, all in one transaction; returns how many applied (the others were stale).
-async fn persist(ingest: &Ingest, ds: &[&Decoded]) -> Result<usize, StoreError> {
+/// applied, all in one transaction; returns those that applied (the others were stale), each
+/// with its registry event's id.
+async fn persist<'a>(ingest: &Ingest, ds: &[&'a Decoded]) -> Result<Vec<(&'a Decoded, String)>, StoreError> {
     let txn = ingest.store.db().begin().await?;
     let mut events = Vec::new();
+    let mut applied_ones = Vec::new();
     for d in ds {
         let (applied, event) = apply(&txn, &ingest.prefix, d).await?;
         if applied == Applied::Applied {
+            applied_ones.push((*d, event.event_id.clone()));
             events.push(event);
         } else {
             debug!(event_id = %d.event_id, "stale or repeated version; ignored");
@@ -188,7 +200,32 @@ async fn persist(ingest: &Ingest, ds: &[&Decoded]) -> Result<usize, StoreError> 
     }
     outbox::enqueue(&txn, &events).await?;
     txn.commit().await?;
-    Ok(events.len())
+    Ok(applied_ones)
+}
+
+/// One OTLP span per traced event that applied: from the inbound event's span to its registry
+/// event's (the ids it carries on), over the batch's handling.
+fn export_hops(ingest: &Ingest, applied: &[(&Decoded, String)], started: std::time::SystemTime) {
+    let Some(hops) = &ingest.hops else { return };
+    let end = std::time::SystemTime::now();
+    for (d, registry_id) in applied {
+        let Some(t) = &d.trace else { continue };
+        let child = t.parent.child(registry_id);
+        hops.export(Hop {
+            name: "ingest",
+            trace_id: t.parent.trace_id(),
+            span_id: child.span_id(),
+            parent_span_id: t.parent.span_id(),
+            sampled: t.parent.sampled(),
+            start: started,
+            end,
+            attributes: vec![
+                ("brygga.event_id", d.event_id.clone()),
+                ("brygga.event_type", d.ty.clone()),
+                ("brygga.registry_event_id", registry_id.clone()),
+            ],
+        });
+    }
 }
 
 /// Applies one event to the registry (version rule) and builds its registry announcement.

@@ -91,6 +91,8 @@ pub struct Matcher {
     traces: traces::Traces,
     /// What `/metrics` reports of the matcher (`stats.rs`).
     stats: stats::MatcherStats,
+    /// Where the hops of traced events go (OTLP), if anywhere.
+    hops: Option<Arc<brygga_runtime::otlp::Hops>>,
 }
 
 /// How long a batch waits for the index to catch up with it before it is retried.
@@ -130,6 +132,7 @@ impl Matcher {
             waiting: waiting::Waiting::new(Duration::ZERO),
             traces: traces::Traces::default(),
             stats: stats::MatcherStats::default(),
+            hops: None,
         })
     }
 
@@ -139,6 +142,12 @@ impl Matcher {
     #[must_use]
     pub fn settling(mut self, settle: Duration) -> Self {
         self.waiting = waiting::Waiting::new(settle);
+        self
+    }
+
+    /// The matcher sends the hops of traced events to `hops` (OTLP).
+    pub fn exporting(mut self, hops: Option<Arc<brygga_runtime::otlp::Hops>>) -> Self {
+        self.hops = hops;
         self
     }
 
@@ -385,10 +394,17 @@ impl Matcher {
         }
         let causes: HashMap<&OrgId, BTreeSet<String>> = plans.iter().map(|(o, p)| (o, p.all_causes())).collect();
         let no_causes = BTreeSet::new();
+        let traces: Vec<Option<TraceContext>> =
+            changes.iter().map(|c| self.traces.of(causes.get(&c.rec.org_id).unwrap_or(&no_causes))).collect();
         let events: Vec<OutboxEvent> = changes
             .iter()
-            .map(|c| self.event(c, causes.get(&c.rec.org_id).unwrap_or(&no_causes)))
+            .zip(&traces)
+            .map(|(c, t)| {
+                let caused_by = causes.get(&c.rec.org_id).unwrap_or(&no_causes);
+                recommendation_event(&self.prefix, self.clock.now(), c, caused_by, t.as_ref())
+            })
             .collect::<Result<_, _>>()?;
+        let started = std::time::SystemTime::now() - t0.elapsed();
         let txn = self.store.db().begin().await?;
         recommendations::apply(&txn, &changes).await?;
         outbox::enqueue(&txn, &events).await?;
@@ -400,6 +416,7 @@ impl Matcher {
         }
         self.held.apply(&changes);
         self.stats.committed(&changes);
+        self.export_hops(&events, &traces, started);
         self.wake.notify_one();
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         info!(
@@ -454,8 +471,25 @@ impl Matcher {
         }))
     }
 
-    fn event(&self, c: &Change, caused_by: &BTreeSet<String>) -> Result<OutboxEvent, StoreError> {
-        recommendation_event(&self.prefix, self.clock.now(), c, caused_by, self.traces.of(caused_by).as_ref())
+    /// One OTLP span per traced recommendation event committed: from its cause's registry
+    /// event's span to its own (the ids it carries), over the batch's handling.
+    fn export_hops(&self, events: &[OutboxEvent], traces: &[Option<TraceContext>], started: std::time::SystemTime) {
+        let Some(hops) = &self.hops else { return };
+        let end = std::time::SystemTime::now();
+        for (e, t) in events.iter().zip(traces) {
+            let Some(t) = t else { continue };
+            let child = t.parent.child(&e.event_id);
+            hops.export(brygga_runtime::otlp::Hop {
+                name: "matcher",
+                trace_id: t.parent.trace_id(),
+                span_id: child.span_id(),
+                parent_span_id: t.parent.span_id(),
+                sampled: t.parent.sampled(),
+                start: started,
+                end,
+                attributes: vec![("brygga.event_id", e.event_id.clone()), ("brygga.event_type", e.event_type.clone())],
+            });
+        }
     }
 }
 

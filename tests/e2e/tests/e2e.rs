@@ -30,6 +30,9 @@ use trace::a_trace_is_followed_from_an_inbound_event_to_its_recommendations;
 #[path = "e2e/cloudevents_sdk.rs"]
 mod cloudevents_sdk;
 use cloudevents_sdk::events_from_the_cloudevents_sdk_are_accepted_in_both_modes;
+#[path = "e2e/otlp.rs"]
+mod otlp;
+use otlp::the_hops_of_a_trace_are_exported_as_otlp_spans;
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
@@ -49,6 +52,11 @@ struct Harness {
 
 impl Harness {
     async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, None).await
+    }
+
+    /// As [`Harness::start`], with the services exporting the hops of traced events to `hops`.
+    async fn start_with(backend: Backend, hops: Option<Arc<brygga_runtime::otlp::Hops>>) -> Self {
         let nats = brygga_testkit::nats().await;
         let db = TestDb::new(backend).await;
         let prefix = brygga_testkit::prefix();
@@ -65,7 +73,8 @@ impl Harness {
         let matcher = Arc::new(
             Matcher::load(store.clone(), catalogue, &prefix, RankerConfig::default(), clock.clone(), 0, 1)
                 .await
-                .expect("matcher"),
+                .expect("matcher")
+                .exporting(hops.clone()),
         );
         let cancel = CancellationToken::new();
         let ingest_stats = Arc::new(ConsumerStats::default());
@@ -74,6 +83,7 @@ impl Harness {
             prefix: prefix.clone(),
             max_event_bytes: 16 * 1024,
             wake: Arc::new(Notify::new()),
+            hops,
         };
         let poll = brygga_relay::Timing { poll: Duration::from_millis(50), retention: Duration::from_secs(3600) };
         // Convergence is left to the replica tests (crates/cli/tests/it/replicas.rs): here each
@@ -591,6 +601,7 @@ async fn ingest_replicas_publish_each_outbox_row_once_and_clean_up() {
             prefix: prefix.clone(),
             max_event_bytes: 16 * 1024,
             wake: Arc::new(Notify::new()),
+            hops: None,
         };
         tasks.push(tokio::spawn(brygga_svc_ingest::run(
             bus,
@@ -673,5 +684,6 @@ on_both!(
     removing_an_organisation_erases_it_and_withdraws_everything,
     the_query_service_answers_from_the_store,
     a_trace_is_followed_from_an_inbound_event_to_its_recommendations,
-    events_from_the_cloudevents_sdk_are_accepted_in_both_modes
+    events_from_the_cloudevents_sdk_are_accepted_in_both_modes,
+    the_hops_of_a_trace_are_exported_as_otlp_spans
 );
