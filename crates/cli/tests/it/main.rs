@@ -337,7 +337,9 @@ async fn metrics_count_traffic_by_kind_and_reason() {
 
 /// No contact PII in logs at any level: organisations with an organisation number and an
 /// e-mail address and a phone number in their free text, two of them refused (a bad check
-/// digit; a number where text belongs), handled by `serve` at `RUST_LOG=trace` in both log formats; every log line is searched.
+/// digit; a number where text belongs), handled by `serve` at `RUST_LOG=trace` in both log
+/// formats; every log line is searched. The traced one's trace id is in the logs (a field of
+/// the JSON lines).
 #[tokio::test]
 async fn contact_pii_never_appears_in_logs_at_any_level() {
     use brygga_testkit::fixtures::{call, org};
@@ -345,6 +347,7 @@ async fn contact_pii_never_appears_in_logs_at_any_level() {
     const BAD_ORG_NUMBER: &str = "559912-3452";
     const EMAIL: &str = "anna.berg@example.se";
     const PHONE: &str = "0455-123 45";
+    const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     let nats = brygga_testkit::nats().await;
     let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.expect("connect"));
     for format in ["text", "json"] {
@@ -379,9 +382,20 @@ async fn contact_pii_never_appears_in_logs_at_any_level() {
                 .to_string()
         };
         let c = call("HORIZON-PII-1", 1, "Ocean sensors", "Marine sensors for the Baltic Sea.", "2027-09-23");
+        // The good organisation comes traced: its trace id must be in the logs (and nothing else of it).
+        let mut traced = async_nats::HeaderMap::new();
+        traced.insert("traceparent", format!("00-{TRACE_ID}-00f067aa0ba902b7-01").as_str());
+        js.publish_with_headers(
+            format!("{prefix}.in.v1.organisation.registered"),
+            traced,
+            event("pii-2", "se.brygga.organisation.registered.v1", good).into(),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
         for (s, body) in [
             ("call.published", event("pii-1", "se.brygga.call.published.v1", c)),
-            ("organisation.registered", event("pii-2", "se.brygga.organisation.registered.v1", good)),
             ("organisation.registered", event("pii-3", "se.brygga.organisation.registered.v1", bad)),
             ("organisation.registered", event("pii-4", "se.brygga.organisation.registered.v1", typed)),
         ] {
@@ -405,6 +419,15 @@ async fn contact_pii_never_appears_in_logs_at_any_level() {
         assert!(child.wait().expect("wait").success());
         let logs = std::fs::read_to_string(&log).expect("logs");
         assert!(logs.lines().count() > 50, "trace logs were written");
+        let traced_lines = logs.lines().filter(|l| l.contains(TRACE_ID)).count();
+        assert!(traced_lines > 0, "{format} logs carry the trace id");
+        if format == "json" {
+            let with_field = logs
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .any(|v| v["trace_id"] == TRACE_ID || v.to_string().contains(&format!("\"trace_ids\":\"{TRACE_ID}")));
+            assert!(with_field, "a JSON log line has the trace id as a field");
+        }
         for pii in [ORG_NUMBER, BAD_ORG_NUMBER, "5599123451", EMAIL, PHONE] {
             let leaks: Vec<&str> = logs.lines().filter(|l| l.contains(pii)).take(3).collect();
             assert!(leaks.is_empty(), "{format} logs carry {pii}: {leaks:#?}");
