@@ -7,6 +7,7 @@
 //! | `recommendation` | [`RecommendationRequestV1`] | [`RecommendationReplyV1`] |
 //! | `call-matches` | [`CallMatchesRequestV1`] | [`CallMatchesReplyV1`] |
 //! | `stats` | `{}` (or nothing) | [`StatsReplyV1`] |
+//! | `snapshot` | [`SnapshotRequestV1`] | [`SnapshotReplyV1`] |
 //!
 //! A refused request gets the Service API's error headers (`Nats-Service-Error`,
 //! `Nats-Service-Error-Code`) with a [`QueryError`]'s code and message and an empty body.
@@ -24,10 +25,12 @@ pub enum Endpoint {
     Recommendation,
     CallMatches,
     Stats,
+    Snapshot,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 4] = [Self::Recommendations, Self::Recommendation, Self::CallMatches, Self::Stats];
+    pub const ALL: [Endpoint; 5] =
+        [Self::Recommendations, Self::Recommendation, Self::CallMatches, Self::Stats, Self::Snapshot];
 
     /// The JSON Schema files of its request and reply (see [`schemas`]).
     pub fn schema_files(self) -> (&'static str, &'static str) {
@@ -42,6 +45,7 @@ impl Endpoint {
                 ("query.call-matches.request.v1.schema.json", "query.call-matches.reply.v1.schema.json")
             }
             Self::Stats => ("query.stats.request.v1.schema.json", "query.stats.reply.v1.schema.json"),
+            Self::Snapshot => ("query.snapshot.request.v1.schema.json", "query.snapshot.reply.v1.schema.json"),
         }
     }
 
@@ -54,6 +58,9 @@ impl Endpoint {
             Self::Recommendation => "One recommendation with its explanation, active or withdrawn.",
             Self::CallMatches => "The organisations a call is actively recommended to, best score first.",
             Self::Stats => "Counts: organisations, open calls, active recommendations by kind, outbox backlog.",
+            Self::Snapshot => {
+                "Every active recommendation, a page at a time by id (`after`, `next`): a consumer's re-sync."
+            }
         }
     }
 
@@ -64,6 +71,7 @@ impl Endpoint {
             Self::Recommendation => "recommendation",
             Self::CallMatches => "call-matches",
             Self::Stats => "stats",
+            Self::Snapshot => "snapshot",
         }
     }
 }
@@ -96,6 +104,31 @@ pub struct CallMatchesRequestV1 {
     pub limit: Option<u32>,
 }
 
+/// `snapshot`: every active recommendation, a page at a time in recommendation-id order. A
+/// consumer that lost its state re-syncs so: note the recommendation stream's last sequence,
+/// read every page (`after` = the previous reply's `next`, until `next` is null), then consume
+/// the stream after that sequence, keeping per recommendation the highest revision (the store is
+/// committed before its events are published, so anything on the stream from before the
+/// snapshot carries a revision the snapshot already has or passed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotRequestV1 {
+    /// Start after this recommendation id (a UUID); none: from the first.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// At most this many (1-1000, default 500).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SnapshotReplyV1 {
+    /// In recommendation-id order; `change` reads `created` or `updated`.
+    pub recommendations: Vec<RecommendationV1>,
+    /// Pass as `after` for the next page; null when this was the last.
+    pub next: Option<String>,
+}
+
 /// `stats`: takes nothing (an empty body or `{}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -108,10 +141,13 @@ pub enum Query {
     Recommendation { id: uuid::Uuid },
     CallMatches { call: CallId, limit: u32 },
     Stats,
+    Snapshot { after: Option<uuid::Uuid>, limit: u32 },
 }
 
 pub const DEFAULT_CALL_MATCHES: u32 = 100;
 pub const MAX_CALL_MATCHES: u32 = 1000;
+pub const DEFAULT_SNAPSHOT_PAGE: u32 = 500;
+pub const MAX_SNAPSHOT_PAGE: u32 = 1000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RecommendationsReplyV1 {
@@ -187,6 +223,13 @@ pub fn schemas() -> Vec<(&'static str, Value)> {
                 (req, schema_for!(CallMatchesReplyV1).to_value())
             }
             Endpoint::Stats => (schema_for!(StatsRequestV1).to_value(), schema_for!(StatsReplyV1).to_value()),
+            Endpoint::Snapshot => {
+                let mut req = schema_for!(SnapshotRequestV1).to_value();
+                req["properties"]["after"]["format"] = json!("uuid");
+                req["properties"]["limit"]["minimum"] = json!(1);
+                req["properties"]["limit"]["maximum"] = json!(MAX_SNAPSHOT_PAGE);
+                (req, schema_for!(SnapshotReplyV1).to_value())
+            }
         };
         for (file, s, what) in [(request, &mut req, "request"), (reply, &mut rep, "reply")] {
             s["$id"] = json!(format!("urn:brygga:schema:{}", file.trim_end_matches(".schema.json")));
@@ -241,6 +284,7 @@ pub fn decode_query(endpoint: Endpoint, body: &[u8]) -> Result<Query, QueryError
         Endpoint::Recommendation => &["recommendation_id"],
         Endpoint::CallMatches => &["call_id", "limit"],
         Endpoint::Stats => &[],
+        Endpoint::Snapshot => &["after", "limit"],
     };
     for key in object.keys().filter(|k| !known.contains(&k.as_str())) {
         faults.push(format!("{}: unknown field", printable(key)));
@@ -270,19 +314,24 @@ pub fn decode_query(endpoint: Endpoint, body: &[u8]) -> Result<Query, QueryError
             .map(|id| Query::Recommendation { id }),
         Endpoint::CallMatches => {
             let call = field.id("call_id", CallId::parse);
-            let limit = match object.get("limit") {
-                None | Some(Value::Null) => Some(DEFAULT_CALL_MATCHES),
-                Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                    Some(n) if (1..=MAX_CALL_MATCHES).contains(&n) => Some(n),
-                    _ => {
-                        field.fault("limit", &format!("an integer from 1 to {MAX_CALL_MATCHES}"));
+            let limit = field.limit(DEFAULT_CALL_MATCHES, MAX_CALL_MATCHES);
+            call.zip(limit).map(|(call, limit)| Query::CallMatches { call, limit })
+        }
+        Endpoint::Stats => Some(Query::Stats),
+        Endpoint::Snapshot => {
+            let after = match field.optional_str("after") {
+                None => Some(None),
+                Some(s) => match uuid::Uuid::parse_str(s) {
+                    Ok(id) => Some(Some(id)),
+                    Err(_) => {
+                        field.fault("after", "a UUID");
                         None
                     }
                 },
             };
-            call.zip(limit).map(|(call, limit)| Query::CallMatches { call, limit })
+            let limit = field.limit(DEFAULT_SNAPSHOT_PAGE, MAX_SNAPSHOT_PAGE);
+            after.zip(limit).map(|(after, limit)| Query::Snapshot { after, limit })
         }
-        Endpoint::Stats => Some(Query::Stats),
     };
     match query {
         Some(q) if faults.is_empty() => Ok(q),
@@ -323,6 +372,20 @@ impl<'a> Fields<'a> {
                 self.fault(field, "a string");
                 None
             }
+        }
+    }
+
+    /// `limit`: absent or null is `default`; else an integer from 1 to `max`.
+    fn limit(&mut self, default: u32, max: u32) -> Option<u32> {
+        match self.object.get("limit") {
+            None | Some(Value::Null) => Some(default),
+            Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) if (1..=max).contains(&n) => Some(n),
+                _ => {
+                    self.fault("limit", &format!("an integer from 1 to {max}"));
+                    None
+                }
+            },
         }
     }
 
@@ -367,6 +430,9 @@ mod tests {
         assert_eq!(q, Ok(Query::CallMatches { call: CallId::parse("HORIZON-1").expect("id"), limit: 100 }));
         assert_eq!(decode_query(Endpoint::Stats, b""), Ok(Query::Stats));
         assert_eq!(decode_query(Endpoint::Stats, b" {} "), Ok(Query::Stats));
+        assert_eq!(decode_query(Endpoint::Snapshot, b"{}"), Ok(Query::Snapshot { after: None, limit: 500 }));
+        let q = decode_query(Endpoint::Snapshot, format!(r#"{{"after":"{id}","limit":2}}"#).as_bytes());
+        assert_eq!(q, Ok(Query::Snapshot { after: Some(id), limit: 2 }));
     }
 
     #[test]
@@ -387,6 +453,11 @@ mod tests {
             vec!["recommendation_id: expected a UUID"]
         );
         assert_eq!(bad(Endpoint::Stats, "[1]"), vec!["the request is not a JSON object"]);
+        let f = bad(Endpoint::Snapshot, r#"{"after":"x","limit":5000}"#);
+        assert_eq!(
+            f,
+            vec!["after: expected a UUID".to_owned(), "limit: expected an integer from 1 to 1000".to_owned()]
+        );
         assert!(bad(Endpoint::Stats, "{").pop().expect("a fault").starts_with("the request is not JSON"));
     }
 

@@ -58,6 +58,19 @@ pub async fn all_active(db: &impl ConnectionTrait) -> Result<Vec<Published>, Sto
         .collect()
 }
 
+/// A page of active recommendations in id order, after `after` (exclusive), at most `limit`.
+pub async fn active_page(
+    db: &impl ConnectionTrait,
+    after: Option<&uuid::Uuid>,
+    limit: u64,
+) -> Result<Vec<Published>, StoreError> {
+    let mut q = rec::Entity::find().filter(rec::Column::Active.eq(true));
+    if let Some(a) = after {
+        q = q.filter(rec::Column::Id.gt(a.to_string()));
+    }
+    q.order_by_asc(rec::Column::Id).limit(limit).all(db).await?.into_iter().map(decode).collect()
+}
+
 /// One stored recommendation by id, active or withdrawn: (it, active).
 pub async fn one(db: &impl ConnectionTrait, id: &uuid::Uuid) -> Result<Option<(Published, bool)>, StoreError> {
     match rec::Entity::find_by_id(id.to_string()).one(db).await? {

@@ -2,7 +2,7 @@
 //! `$SRV` as [`SERVICE`] (`nats micro ls`, `$SRV.INFO.brygga-query`). It answers from the
 //! store what the recommendation stream has announced: an organisation's active
 //! recommendations, one recommendation with its explanation, the organisations a call is
-//! recommended to, and counts. The contract (subjects, requests, replies, error codes) is
+//! recommended to, counts, and every active recommendation page by page (a consumer's re-sync). The contract (subjects, requests, replies, error codes) is
 //! `brygga_events::query`.
 //!
 //! Stateless: every replica joins the same queue group, so NATS spreads requests over them;
@@ -11,7 +11,7 @@
 use async_nats::service::ServiceExt;
 use brygga_events::query::{
     decode_query, CallMatchV1, CallMatchesReplyV1, Endpoint, Query, QueryError, RecommendationReplyV1,
-    RecommendationsReplyV1, StatsReplyV1,
+    RecommendationsReplyV1, SnapshotReplyV1, StatsReplyV1,
 };
 use brygga_events::{subject, RecommendationV1};
 use brygga_store::{recommendations, registry, Store, StoreError};
@@ -122,6 +122,15 @@ pub async fn answer(store: &Store, endpoint: Endpoint, body: &[u8]) -> Result<Ve
                 })
                 .collect();
             serde_json::to_vec(&CallMatchesReplyV1 { call_id: call.to_string(), organisations, truncated })
+        }
+        Query::Snapshot { after, limit } => {
+            let page =
+                recommendations::active_page(db, after.as_ref(), u64::from(limit) + 1).await.map_err(unavailable)?;
+            let more = page.len() > limit as usize;
+            let recommendations: Vec<RecommendationV1> =
+                page.iter().take(limit as usize).map(|p| RecommendationV1::current(p, true, Vec::new())).collect();
+            let next = if more { recommendations.last().map(|r| r.recommendation_id.clone()) } else { None };
+            serde_json::to_vec(&SnapshotReplyV1 { recommendations, next })
         }
         Query::Stats => {
             let (organisations, calls) = registry::counts(db).await.map_err(unavailable)?;

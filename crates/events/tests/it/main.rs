@@ -209,6 +209,11 @@ fn query_request_schemas_agree_with_the_decoder() {
         (Endpoint::CallMatches, json!({"limit": 5}), false),
         (Endpoint::Stats, json!({}), true),
         (Endpoint::Stats, json!({"verbose": true}), false),
+        (Endpoint::Snapshot, json!({}), true),
+        (Endpoint::Snapshot, json!({"after": uuid, "limit": 1000}), true),
+        (Endpoint::Snapshot, json!({"after": null}), true),
+        (Endpoint::Snapshot, json!({"limit": 0}), false),
+        (Endpoint::Snapshot, json!({"after": 3}), false),
     ];
     for (endpoint, body, ok) in cases {
         let file = endpoint.schema_files().0;

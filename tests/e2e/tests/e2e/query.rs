@@ -2,7 +2,9 @@
 //! announced, discoverable under `$SRV`, and refuses bad requests naming every faulty field.
 
 use super::{seed, Harness, OCEAN_CALL};
-use brygga_events::query::{CallMatchesReplyV1, RecommendationReplyV1, RecommendationsReplyV1, StatsReplyV1};
+use brygga_events::query::{
+    CallMatchesReplyV1, RecommendationReplyV1, RecommendationsReplyV1, SnapshotReplyV1, StatsReplyV1,
+};
 use brygga_events::subject;
 use brygga_testkit::fixtures::consumer_view;
 use brygga_testkit::Backend;
@@ -104,6 +106,27 @@ pub(super) async fn the_query_service_answers_from_the_store(backend: Backend) {
     let one_only: CallMatchesReplyV1 = parse(ask(&h, "call-matches", json!({"call_id": OCEAN_CALL, "limit": 1})).await);
     assert_eq!(one_only.organisations.len(), 1);
     assert_eq!(one_only.truncated, holders.len() > 1);
+
+    // A re-sync: every active recommendation, page by page, is what the consumer view holds.
+    let mut after: Option<String> = None;
+    let mut snapshot = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page: SnapshotReplyV1 = parse(ask(&h, "snapshot", json!({"after": after, "limit": 3})).await);
+        assert!(page.recommendations.len() <= 3);
+        snapshot.extend(page.recommendations.iter().map(|r| (r.recommendation_id.clone(), r.revision)));
+        pages += 1;
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let mut want: Vec<(String, u32)> =
+        view.iter().filter(|(_, (_, active))| *active).map(|(id, (rev, _))| (id.clone(), *rev)).collect();
+    want.sort();
+    assert!(snapshot.windows(2).all(|w| w[0].0 < w[1].0), "in id order, no repeats");
+    assert_eq!(snapshot, want);
+    assert!(pages > 1, "paged");
 
     // Counts.
     let stats: StatsReplyV1 = parse(ask(&h, "stats", json!({})).await);
