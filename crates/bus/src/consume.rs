@@ -205,7 +205,7 @@ impl Bus {
             // Unlimited at the server: the loop counts deliveries itself and dead-letters
             // on the last one, so a crash during the last attempt cannot lose a message.
             max_deliver: -1,
-            max_ack_pending: 1_000,
+            max_ack_pending: self.consumers.max_ack_pending,
             ..Default::default()
         };
         stream.create_consumer(cfg).await.map_err(|source| BusError::Consumer { name: spec.durable.clone(), source })

@@ -65,11 +65,14 @@ pub struct ConsumerSettings {
     pub ack_wait_secs: u64,
     /// Delays before redelivery after a transient failure, in milliseconds.
     pub backoff_ms: Vec<u64>,
+    /// Messages a durable consumer may hold unacknowledged; the server delivers no more until
+    /// some are acknowledged (a slow consumer waits at this bound, it loses nothing).
+    pub max_ack_pending: i64,
 }
 
 impl Default for ConsumerSettings {
     fn default() -> Self {
-        Self { max_deliver: 5, ack_wait_secs: 30, backoff_ms: vec![500, 2_000, 10_000, 30_000] }
+        Self { max_deliver: 5, ack_wait_secs: 30, backoff_ms: vec![500, 2_000, 10_000, 30_000], max_ack_pending: 1_000 }
     }
 }
 
@@ -293,6 +296,9 @@ impl Config {
         }
         if self.consumer.max_deliver < 1 {
             return bad("consumer.max_deliver must be at least 1".into());
+        }
+        if self.consumer.max_ack_pending < 1 {
+            return bad("consumer.max_ack_pending must be at least 1".into());
         }
         if !(1..=256).contains(&self.matcher.partitions) {
             return bad(format!("matcher.partitions {} must be 1-256", self.matcher.partitions));

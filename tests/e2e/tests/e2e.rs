@@ -60,7 +60,8 @@ impl Harness {
         let nats = brygga_testkit::nats().await;
         let db = TestDb::new(backend).await;
         let prefix = brygga_testkit::prefix();
-        let consumers = ConsumerSettings { max_deliver: 3, ack_wait_secs: 5, backoff_ms: vec![50, 100] };
+        let consumers =
+            ConsumerSettings { max_deliver: 3, ack_wait_secs: 5, backoff_ms: vec![50, 100], ..Default::default() };
         let bus = Bus::connect(&nats.url(), &Default::default(), &prefix, StreamSettings::default(), consumers)
             .await
             .expect("bus");

@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 mod security;
 
 async fn bus(url: &str) -> Bus {
-    let consumers = ConsumerSettings { max_deliver: 3, ack_wait_secs: 5, backoff_ms: vec![20, 40] };
+    let consumers =
+        ConsumerSettings { max_deliver: 3, ack_wait_secs: 5, backoff_ms: vec![20, 40], ..Default::default() };
     let bus = Bus::connect(url, &Default::default(), &brygga_testkit::prefix(), StreamSettings::default(), consumers)
         .await
         .expect("connect");

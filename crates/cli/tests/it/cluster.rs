@@ -146,8 +146,13 @@ impl Cluster {
 
     /// Starts `brygga serve --role ROLE` as `name` (also its matcher replica name).
     pub fn start(&mut self, name: &str, role: &str) {
+        self.start_with(name, role, &[]);
+    }
+
+    /// As [`Cluster::start`], with more settings (`BRYGGA_*` variables).
+    pub fn start_with(&mut self, name: &str, role: &str, more: &[(&'static str, String)]) {
         let dir = tempfile::tempdir().expect("tmp");
-        let envs = vec![
+        let mut envs = vec![
             ("NATS_URL", self.nats_url.clone()),
             ("DATABASE_URL", self.db_url.clone()),
             ("BRYGGA_PREFIX", self.prefix.clone()),
@@ -160,6 +165,7 @@ impl Cluster {
             ("BRYGGA_OUTBOX_POLL_MS", "50".into()),
             ("BRYGGA_NATS__CONNECT_RETRY_SECS", "60".into()),
         ];
+        envs.extend(more.iter().cloned());
         let proc = crate::serve_as(role, dir.path(), &envs);
         self.dirs.push(dir);
         assert!(self.procs.insert(name.to_owned(), proc).is_none(), "{name} already runs");

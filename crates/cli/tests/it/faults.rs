@@ -90,6 +90,38 @@ async fn the_service_killed_again_and_again_loses_and_doubles_nothing() {
     c.stop();
 }
 
+/// A slow consumer: every durable consumer may hold only 4 messages unacknowledged, so under
+/// a burst the server waits at that bound all the time (checked: the unacknowledged count is
+/// seen at 4) and the acknowledgement wait is 2 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_at_max_ack_pending_loses_and_doubles_nothing() {
+    const MAX: u64 = 4;
+    let nats = brygga_testkit::nats().await;
+    let db = TestDb::new(Backend::Postgres).await;
+    let mut c = Cluster::new(&nats.url(), &db.url, 1).await;
+    c.start_with("svc", "all", &[("BRYGGA_CONSUMER__MAX_ACK_PENDING", MAX.to_string())]);
+    let (first, rest) = workload(&c.prefix, if full() { 1_200 } else { 240 });
+    let t = Instant::now();
+    c.publish(&first).await;
+    c.publish(&rest).await;
+    // Sample the ingest consumer while the burst goes through.
+    let mut highest = 0;
+    while c.backlog().await > 0 && t.elapsed() < Duration::from_secs(120) {
+        let (_, unacked) =
+            c.bus.consumer_counts(brygga_events::subject::Stream::Inbound, "ingest").await.unwrap_or((0, 0));
+        assert!(unacked <= MAX, "{unacked} unacknowledged, above max_ack_pending {MAX}");
+        highest = highest.max(unacked);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(highest, MAX, "the consumer never reached max_ack_pending: not a slow-consumer run");
+    let drained = Instant::now();
+    c.settle().await;
+    let fault =
+        format!("consumers at max_ack_pending = {MAX} through a burst (drained in {:.1} s)", t.elapsed().as_secs_f64());
+    verdict(&c, &[first, rest].concat(), &fault, drained.elapsed()).await;
+    c.stop();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nats_outage_loses_and_doubles_nothing() {
     let away = Duration::from_secs(if full() { 60 } else { 3 });
