@@ -93,6 +93,9 @@ pub struct Matcher {
     stats: stats::MatcherStats,
     /// Where the hops of traced events go (OTLP), if anywhere.
     hops: Option<Arc<brygga_runtime::otlp::Hops>>,
+    /// The day the last sweep ran for (at start: the day the index was loaded, whose lists are
+    /// re-ranked by convergence anyway).
+    last_sweep: std::sync::Mutex<chrono::NaiveDate>,
 }
 
 /// How long a batch waits for the index to catch up with it before it is retried.
@@ -116,6 +119,7 @@ impl Matcher {
         info!(calls = calls.len(), organisations = orgs.len(), seen, "matching index loaded");
         let index = Index::with(catalogue, ranker.clone(), calls, orgs);
         let stamp = index.changes();
+        let loaded_on = clock.today();
         Ok(Self {
             index: RwLock::new(index),
             seen: watch::Sender::new(seen),
@@ -133,6 +137,7 @@ impl Matcher {
             traces: traces::Traces::default(),
             stats: stats::MatcherStats::default(),
             hops: None,
+            last_sweep: std::sync::Mutex::new(loaded_on),
         })
     }
 
@@ -254,15 +259,23 @@ impl Matcher {
     }
 
     /// Withdraws what the clock retired for the organisations of partitions `mine`: re-ranks
-    /// only those holding a call whose last deadline has passed (or that is closed). Costs
-    /// those recommendations, not N.
+    /// only those holding a call whose last deadline has passed (or that is closed), or one of
+    /// whose deadlines passed since the last sweep (their recommendations then name the next).
+    /// Costs those recommendations, not N.
     pub async fn sweep(&self, mine: &BTreeSet<u16>) -> Result<usize, StoreError> {
         let today = self.clock.today();
+        // Deadlines that passed since the last sweep (the clock may jump either way): a call
+        // with a later one keeps its recommendations, which now name that one.
+        let since =
+            std::mem::replace(&mut *self.last_sweep.lock().unwrap_or_else(std::sync::PoisonError::into_inner), today);
+        let passed = |c: &brygga_domain::Call| c.deadlines.iter().any(|d| since <= *d && *d < today);
         let expired: Vec<String> = self
             .read_index(|index| {
                 index
                     .calls()
-                    .filter(|c| c.next_deadline(today).is_none() || c.status == brygga_domain::CallStatus::Closed)
+                    .filter(|c| {
+                        c.next_deadline(today).is_none() || c.status == brygga_domain::CallStatus::Closed || passed(c)
+                    })
                     .map(|c| c.id.to_string())
                     .collect()
             })

@@ -306,6 +306,65 @@ async fn closing_a_call_and_passing_deadlines_withdraw(backend: Backend) {
     h.stop().await;
 }
 
+/// Clock jumps around deadlines: a call with two deadlines keeps its recommendations when the
+/// first passes (now naming the second), loses them when the second does, and a clock that
+/// jumps back before it brings them back at the next revision; nothing reaches consumers twice
+/// and their view equals the store throughout.
+async fn clock_jumps_around_deadlines_lose_and_double_nothing(backend: Backend) {
+    let h = Harness::start(backend).await;
+    seed(&h).await;
+    let two = "HORIZON-MISS-2026-05-OCEAN-09";
+    let mut c = call(
+        two,
+        1,
+        "Ocean sensor testbeds",
+        "Marine sensors and ocean technology testing in the Baltic Sea.",
+        "2026-09-01",
+    );
+    c["deadlines"] = json!(["2026-09-01", "2026-12-01"]);
+    h.call("ev-two-deadlines", c).await;
+    h.settle().await;
+    let org = OrgId::parse("havsoga").expect("id");
+    let rec_id = recommendation_id(&org, &Target::Call(brygga_domain::CallId::parse(two).expect("id"))).to_string();
+    let latest = |recs: &[CloudEvent<RecommendationV1>]| {
+        recs.iter()
+            .filter(|e| e.data.recommendation_id == rec_id)
+            .max_by_key(|e| e.data.revision)
+            .cloned()
+            .expect("recommended")
+    };
+    let first = latest(&h.recs().await);
+    assert_eq!(first.data.deadline.as_deref(), Some("2026-09-01"));
+    let all = h.matcher.all_partitions();
+    // Past the first deadline: still recommended, now with the second.
+    h.clock.set(date("2026-09-02"));
+    h.matcher.sweep(&all).await.expect("sweep");
+    h.settle().await;
+    let moved = latest(&h.recs().await);
+    assert_eq!(
+        (moved.ty.as_str(), moved.data.deadline.as_deref()),
+        (types::RECOMMENDATION_UPDATED, Some("2026-12-01"))
+    );
+    assert_consumer_view_matches_store(&h).await;
+    // Past the second: withdrawn.
+    h.clock.set(date("2026-12-02"));
+    h.matcher.sweep(&all).await.expect("sweep");
+    h.settle().await;
+    assert_eq!(latest(&h.recs().await).ty, types::RECOMMENDATION_WITHDRAWN);
+    assert_consumer_view_matches_store(&h).await;
+    // The clock jumps back (a corrected clock): at the next convergence it is wanted again,
+    // at the next revision.
+    h.clock.set(date("2026-11-30"));
+    h.matcher.converge(&all).await.expect("converge");
+    h.settle().await;
+    let back = latest(&h.recs().await);
+    assert_eq!(back.ty, types::RECOMMENDATION_CREATED);
+    assert!(back.data.revision > moved.data.revision + 1, "revisions continue: {}", back.data.revision);
+    assert_consumer_view_matches_store(&h).await;
+    consumer_view(&h.recs().await); // panics on an (id, revision) published twice
+    h.stop().await;
+}
+
 /// Every class of bad input is dead-lettered with its reason, and the next good event flows.
 async fn poison_events_are_dead_lettered_and_the_next_is_processed(backend: Backend) {
     let h = Harness::start(backend).await;
@@ -686,5 +745,6 @@ on_both!(
     the_query_service_answers_from_the_store,
     a_trace_is_followed_from_an_inbound_event_to_its_recommendations,
     events_from_the_cloudevents_sdk_are_accepted_in_both_modes,
-    the_hops_of_a_trace_are_exported_as_otlp_spans
+    the_hops_of_a_trace_are_exported_as_otlp_spans,
+    clock_jumps_around_deadlines_lose_and_double_nothing
 );
