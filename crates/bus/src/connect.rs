@@ -193,11 +193,16 @@ impl Bus {
         let started = Instant::now();
         let budget = Duration::from_secs(settings.connect_retry_secs);
         let mut delay = Duration::from_millis(200);
+        // Every server of a cluster: the client picks one and fails over to the others.
+        let addrs: Vec<async_nats::ServerAddr> = servers
+            .split(',')
+            .map(|s| s.parse().map_err(|_| AuthError::BadUrl(redact_url(s))))
+            .collect::<Result<_, _>>()?;
         let client = loop {
             let opts = options(settings, url_creds.clone(), tls_url)?
                 .name(format!("brygga-{prefix}"))
                 .connection_timeout(Duration::from_secs(5));
-            match opts.connect(servers.as_str()).await {
+            match opts.connect(addrs.as_slice()).await {
                 Ok(c) => break c,
                 Err(e) => match e.kind() {
                     ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => {

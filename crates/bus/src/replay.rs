@@ -29,20 +29,27 @@ impl Bus {
             filter_subject: filter.unwrap_or_default().to_owned(),
             ..Default::default()
         };
-        let consumer = s.create_consumer(cfg).await.map_err(|e| err(e.to_string()))?;
-        let max = usize::try_from(stored).unwrap_or(usize::MAX);
-        let mut batch = consumer
-            .fetch()
-            .max_messages(max)
-            .expires(Duration::from_secs(1))
-            .messages()
-            .await
-            .map_err(|e| err(e.to_string()))?;
+        let mut consumer = s.create_consumer(cfg).await.map_err(|e| err(e.to_string()))?;
+        // One fetch may end (its 1 s expiry) before everything is delivered, as on a cluster
+        // whose stream leader just moved: fetch again until the consumer has nothing pending.
         let mut out = Vec::new();
-        while let Some(m) = batch.next().await {
-            let m = m.map_err(|e| err(e.to_string()))?;
-            out.push(serde_json::from_slice(&m.payload).map_err(|e| err(format!("an event is not readable: {e}")))?);
+        loop {
+            let max = usize::try_from(stored).unwrap_or(usize::MAX).saturating_sub(out.len()).max(1);
+            let mut batch = consumer
+                .fetch()
+                .max_messages(max)
+                .expires(Duration::from_secs(1))
+                .messages()
+                .await
+                .map_err(|e| err(e.to_string()))?;
+            while let Some(m) = batch.next().await {
+                let m = m.map_err(|e| err(e.to_string()))?;
+                out.push(serde_json::from_slice(&m.payload).map_err(|e| err(format!("an event is not readable: {e}")))?);
+            }
+            let pending = consumer.info().await.map_err(|e| err(e.to_string()))?.num_pending;
+            if pending == 0 {
+                return Ok(out);
+            }
         }
-        Ok(out)
     }
 }

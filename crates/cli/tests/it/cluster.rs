@@ -117,7 +117,7 @@ pub fn clean_run((orgs, calls): (Vec<Organisation>, Vec<Call>)) -> Active {
         .collect()
 }
 
-/// Brygga processes on one nats-server and one database, under a prefix of their own.
+/// Brygga processes on one nats-server (or cluster) and one database, under a prefix of their own.
 pub struct Cluster {
     nats_url: String,
     db_url: String,
@@ -125,6 +125,8 @@ pub struct Cluster {
     pub bus: Bus,
     pub store: Store,
     partitions: u16,
+    /// Replicas of the streams (3 on a JetStream cluster).
+    replicas: usize,
     dirs: Vec<tempfile::TempDir>,
     /// Running processes by name, with their operator endpoint.
     procs: BTreeMap<String, (crate::Serving, String)>,
@@ -133,15 +135,24 @@ pub struct Cluster {
 impl Cluster {
     /// Connects to `nats_url` and `db_url` (migrated); starts no process yet.
     pub async fn new(nats_url: &str, db_url: &str, partitions: u16) -> Self {
+        Self::with_replicas(nats_url, db_url, partitions, 1).await
+    }
+
+    /// As [`Cluster::new`], with streams of `replicas` replicas (a JetStream cluster), which the
+    /// services are started with too; waits (30 s at most) for JetStream to take them.
+    pub async fn with_replicas(nats_url: &str, db_url: &str, partitions: u16, replicas: usize) -> Self {
         let prefix = brygga_testkit::prefix();
-        let bus = Bus::connect(nats_url, &Default::default(), &prefix, Default::default(), Default::default())
-            .await
-            .expect("bus");
-        bus.ensure_streams().await.expect("streams");
+        let streams = brygga_runtime::StreamSettings { replicas, ..Default::default() };
+        let bus = Bus::connect(nats_url, &Default::default(), &prefix, streams, Default::default()).await.expect("bus");
+        let t = std::time::Instant::now();
+        while let Err(e) = bus.ensure_streams().await {
+            assert!(t.elapsed() < std::time::Duration::from_secs(30), "streams: {e}");
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
         let store = Store::connect(db_url).await.expect("store");
         store.migrate().await.expect("migrate");
         let (nats_url, db_url) = (nats_url.to_owned(), db_url.to_owned());
-        Self { nats_url, db_url, prefix, bus, store, partitions, dirs: Vec::new(), procs: BTreeMap::new() }
+        Self { nats_url, db_url, prefix, bus, store, partitions, replicas, dirs: Vec::new(), procs: BTreeMap::new() }
     }
 
     /// Starts `brygga serve --role ROLE` as `name` (also its matcher replica name).
@@ -158,6 +169,7 @@ impl Cluster {
             ("BRYGGA_PREFIX", self.prefix.clone()),
             ("BRYGGA_AS_OF", AS_OF.into()),
             ("BRYGGA_MATCHER__PARTITIONS", self.partitions.to_string()),
+            ("BRYGGA_STREAMS__REPLICAS", self.replicas.to_string()),
             ("BRYGGA_MATCHER__REPLICA", name.to_owned()),
             ("BRYGGA_MATCHER__LEASE_TTL_SECS", "3".into()),
             ("BRYGGA_MATCHER__CONVERGE_AFTER_SECS", "1".into()),
@@ -195,7 +207,12 @@ impl Cluster {
                 chrono::Utc::now(),
                 data,
             );
-            self.bus.publish_event(subject, &ev).await.expect("publish");
+            // As a producer would: retry while the stream has no leader (a node lost).
+            let t = Instant::now();
+            while let Err(e) = self.bus.publish_event(subject, &ev).await {
+                assert!(t.elapsed() < Duration::from_secs(30), "publish: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
     }
 
@@ -246,7 +263,20 @@ impl Cluster {
         let deadline = Instant::now() + Duration::from_secs(120);
         let (mut quiet, mut last) = (0, u64::MAX);
         while quiet < 12 {
-            assert!(Instant::now() < deadline, "did not settle in 120 s");
+            if Instant::now() >= deadline {
+                let inbound = self.bus.backlog(Stream::Inbound, brygga_svc_ingest::DURABLE).await;
+                let outbox = brygga_store::outbox::backlog(self.store.db()).await;
+                let mut registry = Vec::new();
+                for p in 0..self.partitions {
+                    let durable = brygga_svc_matcher::partition::durable(p, self.partitions);
+                    registry.push(self.bus.backlog(Stream::Registry, &durable).await.map_err(|e| e.to_string()));
+                }
+                panic!(
+                    "did not settle in 120 s: inbound {:?}, registry {registry:?}, outbox {:?}, quiet {quiet}",
+                    inbound.map_err(|e| e.to_string()),
+                    outbox.map_err(|e| e.to_string())
+                );
+            }
             tokio::time::sleep(Duration::from_millis(500)).await;
             let published = self.recommendations_published().await;
             quiet = if self.backlog().await == 0 && published == last { quiet + 1 } else { 0 };
@@ -271,7 +301,18 @@ impl Cluster {
                 )
             })
             .collect();
-        assert_eq!(for_consumers, active.keys().collect(), "the consumers' view differs from the store");
+        let stored_ids: BTreeSet<&String> = active.keys().collect();
+        if for_consumers != stored_ids {
+            let lost: Vec<&&String> = stored_ids.difference(&for_consumers).take(5).collect();
+            let extra: Vec<&&String> = for_consumers.difference(&stored_ids).take(5).collect();
+            panic!(
+                "the consumers' view differs from the store: {} active for consumers ({} events read), {} in the store; \
+                 first lost {lost:?}, first extra {extra:?}",
+                for_consumers.len(),
+                recs.len(),
+                stored_ids.len()
+            );
+        }
         assert!(!active.is_empty(), "the workload recommends something");
         active
     }

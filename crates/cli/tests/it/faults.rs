@@ -90,6 +90,33 @@ async fn the_service_killed_again_and_again_loses_and_doubles_nothing() {
     c.stop();
 }
 
+/// One node of a real 3-node JetStream cluster (routes on loopback, R3 streams and lease
+/// bucket) is killed mid-burst and comes back later; the service is connected to all three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_node_of_a_3_node_cluster_loses_and_doubles_nothing() {
+    let away = Duration::from_secs(if full() { 60 } else { 5 });
+    let mut nodes = brygga_testkit::nats_cluster(3).await;
+    let url = brygga_testkit::cluster_url(&nodes);
+    let db = TestDb::new(Backend::Postgres).await;
+    let mut c = Cluster::with_replicas(&url, &db.url, 1, 3).await;
+    c.start("svc", "all");
+    let (first, rest) = workload(&c.prefix, if full() { 1_200 } else { 120 });
+    c.publish(&first).await;
+    until_published(&c, 20).await;
+    // Kill the node the service is most likely on: each in turn is fine, the first is listed first.
+    nodes[0].server.kill().await;
+    let half = rest.len() / 2;
+    c.publish(&rest[..half]).await;
+    tokio::time::sleep(away).await;
+    nodes[0].server.start_again().await.expect("the node back");
+    c.publish(&rest[half..]).await;
+    let t = Instant::now();
+    c.settle().await;
+    let fault = format!("one node of 3 (R3) killed mid-burst, back after {} s", away.as_secs());
+    verdict(&c, &[first, rest].concat(), &fault, t.elapsed()).await;
+    c.stop();
+}
+
 /// A slow consumer: every durable consumer may hold only 4 messages unacknowledged, so under
 /// a burst the server waits at that bound all the time (checked: the unacknowledged count is
 /// seen at 4) and the acknowledgement wait is 2 s.
