@@ -44,7 +44,9 @@ impl Bus {
                 .map_err(|e| err(e.to_string()))?;
             while let Some(m) = batch.next().await {
                 let m = m.map_err(|e| err(e.to_string()))?;
-                out.push(serde_json::from_slice(&m.payload).map_err(|e| err(format!("an event is not readable: {e}")))?);
+                out.push(
+                    serde_json::from_slice(&m.payload).map_err(|e| err(format!("an event is not readable: {e}")))?,
+                );
             }
             let pending = consumer.info().await.map_err(|e| err(e.to_string()))?.num_pending;
             if pending == 0 {

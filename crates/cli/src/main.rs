@@ -45,6 +45,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Measure how the matcher's rate grows with replicas (processes pinned to cores, PostgreSQL).
     BenchReplicas(bench::replicas::ReplicasArgs),
+    /// Measure what JetStream durability costs (fsync, R3 on a 3-node cluster), servers started here.
+    BenchDurability(bench::durability::DurabilityArgs),
     /// Run the services until SIGTERM (all in one process by default).
     Serve {
         #[arg(long, value_enum, default_value = "all")]
@@ -90,6 +92,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(cfg, args).await,
         Command::Bench(args) => bench::run(cfg, args).await,
         Command::BenchReplicas(args) => bench::replicas::run(cfg, args).await,
+        Command::BenchDurability(args) => bench::durability::run(args).await,
         Command::Serve { role } => serve(cfg, role).await,
         Command::Migrate => {
             // Migrating is this command's job, whatever `migrate_on_start` says for services.

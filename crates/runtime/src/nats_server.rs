@@ -56,6 +56,43 @@ impl NatsServer {
         Ok(server)
     }
 
+    /// A JetStream cluster of `n` servers on loopback, routed to each other (`server_name`
+    /// `n0`…), each storing under `dir/n<i>`, each with `extra` configuration too. Ports are
+    /// picked free but not held, so one may be taken meanwhile: the whole cluster is then tried
+    /// again on fresh ports (three times at most).
+    pub async fn start_cluster(dir: &Path, n: usize, extra: &str) -> Result<Vec<Self>, NatsServerError> {
+        let mut last = None;
+        for attempt in 0..3 {
+            let routes: Vec<u16> = (0..n)
+                .map(|_| free_port())
+                .collect::<Result<_, _>>()
+                .map_err(|source| NatsServerError::DataDir { path: dir.to_owned(), source })?;
+            let mut servers = Vec::new();
+            for (i, port) in routes.iter().enumerate() {
+                let others: Vec<String> =
+                    routes.iter().filter(|p| *p != port).map(|p| format!("nats-route://127.0.0.1:{p}")).collect();
+                let config = format!(
+                    "server_name: n{i}\ncluster {{\n  name: brygga\n  listen: 127.0.0.1:{port}\n  routes: [{}]\n}}\n{extra}\n",
+                    others.join(", ")
+                );
+                match Self::start_with_config(&dir.join(format!("a{attempt}-n{i}")), Some(&config)).await {
+                    Ok(s) => servers.push(s),
+                    Err(e) => {
+                        last = Some(e);
+                        break;
+                    }
+                }
+            }
+            if servers.len() == n {
+                return Ok(servers);
+            }
+            for s in servers {
+                s.stop().await;
+            }
+        }
+        Err(last.unwrap_or(NatsServerError::NotReady(0)))
+    }
+
     async fn ready(&self) -> Result<(), NatsServerError> {
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {

@@ -36,39 +36,18 @@ pub async fn nats_with_config(config: Option<&str>) -> TestNats {
 }
 
 /// A JetStream cluster of `n` private nats-servers on loopback (routes between them, servers
-/// `n0`…), each with its own store; the client URL of all of them is [`cluster_url`]. Ports are
-/// picked free but not held, so one may be taken meanwhile: then the whole cluster is tried
-/// again on fresh ports (three times at most).
+/// `n0`…), each with its own store; the client URL of all of them is [`cluster_url`].
 pub async fn nats_cluster(n: usize) -> Vec<TestNats> {
-    let mut last = String::new();
-    for _ in 0..3 {
-        match try_cluster(n).await {
-            Ok(servers) => return servers,
-            Err(e) => last = e,
-        }
-    }
-    panic!("a {n}-node nats-server cluster did not start: {last}");
-}
-
-async fn try_cluster(n: usize) -> Result<Vec<TestNats>, String> {
-    let routes: Vec<u16> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let servers = NatsServer::start_cluster(dir.path(), n, "").await.unwrap_or_else(|e| panic!("{e}"));
     let mut out = Vec::new();
-    for (i, port) in routes.iter().enumerate() {
-        let others: Vec<String> =
-            routes.iter().filter(|p| *p != port).map(|p| format!("nats-route://127.0.0.1:{p}")).collect();
-        let config = format!(
-            "server_name: n{i}\ncluster {{\n  name: brygga-test\n  listen: 127.0.0.1:{port}\n  routes: [{}]\n}}\n",
-            others.join(", ")
-        );
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let server =
-            NatsServer::start_with_config(&dir.path().join("js"), Some(&config)).await.map_err(|e| e.to_string())?;
-        out.push(TestNats { server, _dir: dir });
+    let mut dir = Some(dir);
+    for server in servers {
+        // The first keeps the directory all of them store under.
+        let d = dir.take().unwrap_or_else(|| tempfile::tempdir().expect("temporary directory"));
+        out.push(TestNats { server, _dir: d });
     }
-    Ok(out)
+    out
 }
 
 /// The comma-separated client URL of every server of a cluster.

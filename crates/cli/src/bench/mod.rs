@@ -13,6 +13,7 @@
 //!
 //! The last line is one JSON object with the figures.
 
+pub mod durability;
 mod gen;
 mod raw;
 pub mod replicas;

@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 
 /// Messages per second, input and output counted, for `n` round trips.
 pub async fn roundtrip(bus: &Bus, n: usize, file_storage: bool) -> anyhow::Result<f64> {
+    roundtrip_on(bus, n, file_storage, 1).await
+}
+
+/// As [`roundtrip`], on streams of `replicas` replicas (a cluster).
+pub async fn roundtrip_on(bus: &Bus, n: usize, file_storage: bool, replicas: usize) -> anyhow::Result<f64> {
     let js = bus.jetstream();
     let p = bus.prefix();
     let storage = if file_storage { stream::StorageType::File } else { stream::StorageType::Memory };
@@ -19,6 +24,7 @@ pub async fn roundtrip(bus: &Bus, n: usize, file_storage: bool) -> anyhow::Resul
             name: format!("{}_{name}", p.to_uppercase()),
             subjects: vec![format!("{p}.bench.{subject}")],
             storage,
+            num_replicas: replicas,
             ..Default::default()
         };
         let _ = js.delete_stream(&cfg.name).await;
