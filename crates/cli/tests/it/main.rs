@@ -273,6 +273,58 @@ async fn readiness_fails_with_the_reason_while_nats_is_away() {
     assert!(body.starts_with("not ready: nats: "), "{body}");
 }
 
+/// Liveness fails when a consume loop is wedged: the test holds an exclusive lock on the
+/// organisations table, so ingest's write of the next event waits on it; after
+/// `stuck_after_secs` `/livez` answers 503 naming the loop (readiness does not: the database
+/// answers), and once the lock is gone it is alive again.
+#[tokio::test]
+async fn liveness_fails_while_a_consume_loop_is_wedged() {
+    use brygga_store::{ConnectionTrait, TransactionTrait};
+    let dir = tempfile::tempdir().expect("tmp");
+    let nats = brygga_testkit::nats().await;
+    let db = brygga_testkit::TestDb::new(brygga_testkit::Backend::Postgres).await;
+    let prefix = brygga_testkit::prefix();
+    let envs = [
+        ("NATS_URL", nats.url()),
+        ("DATABASE_URL", db.url.clone()),
+        ("BRYGGA_PREFIX", prefix.clone()),
+        ("BRYGGA_STUCK_AFTER_SECS", "2".to_owned()),
+    ];
+    let (mut child, addr) = serve(dir.path(), &envs);
+    assert_eq!(get(&addr, "/livez"), (200, "ok\n".into()));
+    let store = brygga_store::Store::connect(&db.url).await.expect("store");
+    let lock = store.db().begin().await.expect("begin");
+    lock.execute_unprepared("LOCK TABLE organisations IN ACCESS EXCLUSIVE MODE").await.expect("lock");
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.expect("connect"));
+    let data = brygga_testkit::fixtures::org("wedged", 1, "en", "Marine sensors.", &["ocean"]);
+    let ev = serde_json::json!({"specversion": "1.0", "id": "w-1", "source": "urn:test",
+        "type": "se.brygga.organisation.registered.v1", "data": data});
+    js.publish(format!("{prefix}.in.v1.organisation.registered"), ev.to_string().into())
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    let start = Instant::now();
+    let (status, body) = loop {
+        let r = get(&addr, "/livez");
+        if r.0 != 200 || start.elapsed() > Duration::from_secs(20) {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("wedged: ingest: one batch in hand for "), "{body}");
+    assert!(start.elapsed() >= Duration::from_secs(2), "not before stuck_after_secs");
+    lock.rollback().await.expect("release");
+    let start = Instant::now();
+    while get(&addr, "/livez").0 != 200 {
+        assert!(start.elapsed() < Duration::from_secs(20), "still wedged after the lock was released");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+}
+
 /// `/metrics` after real traffic: dead letters by reason code, the matcher's committed changes
 /// by kind and its event → recommendation latency, the consumers' pending and unacknowledged
 /// messages, the outbox backlog and its oldest row's age.
