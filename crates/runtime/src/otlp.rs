@@ -8,6 +8,7 @@
 //! SDK's batch processor queues and sends them (OTLP/HTTP, JSON) from a thread of its own; a
 //! full queue drops spans, never blocks a service.
 
+use brygga_events::trace::TraceContext;
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_otlp::{Protocol, WithExportConfig};
@@ -94,6 +95,29 @@ impl Hops {
             instrumentation_scope: self.scope.clone(),
         };
         self.processor.on_end(span);
+    }
+
+    /// Queues the hop that carries `trace` on to the event `event_id` (whose span id is the one
+    /// `trace.child(event_id)` put on that event), from `start` until now.
+    pub fn continue_trace(
+        &self,
+        name: &'static str,
+        trace: &TraceContext,
+        event_id: &str,
+        start: SystemTime,
+        attributes: Vec<(&'static str, String)>,
+    ) {
+        let child = trace.child(event_id);
+        self.export(Hop {
+            name,
+            trace_id: trace.parent.trace_id(),
+            span_id: child.parent.span_id(),
+            parent_span_id: trace.parent.span_id(),
+            sampled: trace.parent.sampled(),
+            start,
+            end: SystemTime::now(),
+            attributes,
+        });
     }
 
     /// Sends what is queued now (tests; shutdown).

@@ -10,7 +10,7 @@ use brygga_events::subject::{inbound_call, inbound_organisation, registry_call, 
 use brygga_events::{
     decode_message, types, CallV1, CloudEvent, Decoded, Inbound, OrganisationV1, RegistryCallV1, RegistryOrganisationV1,
 };
-use brygga_runtime::otlp::{Hop, Hops};
+use brygga_runtime::otlp::Hops;
 use brygga_store::outbox::OutboxEvent;
 use brygga_store::registry::{self, Applied};
 use brygga_store::{outbox, ConnectionTrait, Store, StoreError, TransactionTrait};
@@ -207,24 +207,15 @@ async fn persist<'a>(ingest: &Ingest, ds: &[&'a Decoded]) -> Result<Vec<(&'a Dec
 /// event's (the ids it carries on), over the batch's handling.
 fn export_hops(ingest: &Ingest, applied: &[(&Decoded, String)], started: std::time::SystemTime) {
     let Some(hops) = &ingest.hops else { return };
-    let end = std::time::SystemTime::now();
     for (d, registry_id) in applied {
-        let Some(t) = &d.trace else { continue };
-        let child = t.parent.child(registry_id);
-        hops.export(Hop {
-            name: "ingest",
-            trace_id: t.parent.trace_id(),
-            span_id: child.span_id(),
-            parent_span_id: t.parent.span_id(),
-            sampled: t.parent.sampled(),
-            start: started,
-            end,
-            attributes: vec![
+        if let Some(t) = &d.trace {
+            let attributes = vec![
                 ("brygga.event_id", d.event_id.clone()),
                 ("brygga.event_type", d.ty.clone()),
                 ("brygga.registry_event_id", registry_id.clone()),
-            ],
-        });
+            ];
+            hops.continue_trace("ingest", t, registry_id, started, attributes);
+        }
     }
 }
 

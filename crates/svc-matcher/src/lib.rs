@@ -488,20 +488,12 @@ impl Matcher {
     /// event's span to its own (the ids it carries), over the batch's handling.
     fn export_hops(&self, events: &[OutboxEvent], traces: &[Option<TraceContext>], started: std::time::SystemTime) {
         let Some(hops) = &self.hops else { return };
-        let end = std::time::SystemTime::now();
         for (e, t) in events.iter().zip(traces) {
-            let Some(t) = t else { continue };
-            let child = t.parent.child(&e.event_id);
-            hops.export(brygga_runtime::otlp::Hop {
-                name: "matcher",
-                trace_id: t.parent.trace_id(),
-                span_id: child.span_id(),
-                parent_span_id: t.parent.span_id(),
-                sampled: t.parent.sampled(),
-                start: started,
-                end,
-                attributes: vec![("brygga.event_id", e.event_id.clone()), ("brygga.event_type", e.event_type.clone())],
-            });
+            if let Some(t) = t {
+                let attributes =
+                    vec![("brygga.event_id", e.event_id.clone()), ("brygga.event_type", e.event_type.clone())];
+                hops.continue_trace("matcher", t, &e.event_id, started, attributes);
+            }
         }
     }
 }
