@@ -16,6 +16,11 @@ fn brygga() -> Command {
     c
 }
 
+/// An inbound CloudEvent (structured mode) as the tests publish it.
+fn inbound_event(id: &str, ty: &str, data: serde_json::Value) -> String {
+    serde_json::json!({"specversion": "1.0", "id": id, "source": "urn:test", "type": ty, "data": data}).to_string()
+}
+
 fn one_line_error(out: std::process::Output) -> String {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr).trim_end().to_owned();
@@ -297,9 +302,8 @@ async fn liveness_fails_while_a_consume_loop_is_wedged() {
     lock.execute_unprepared("LOCK TABLE organisations IN ACCESS EXCLUSIVE MODE").await.expect("lock");
     let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.expect("connect"));
     let data = brygga_testkit::fixtures::org("wedged", 1, "en", "Marine sensors.", &["ocean"]);
-    let ev = serde_json::json!({"specversion": "1.0", "id": "w-1", "source": "urn:test",
-        "type": "se.brygga.organisation.registered.v1", "data": data});
-    js.publish(format!("{prefix}.in.v1.organisation.registered"), ev.to_string().into())
+    let ev = inbound_event("w-1", "se.brygga.organisation.registered.v1", data);
+    js.publish(format!("{prefix}.in.v1.organisation.registered"), ev.into())
         .await
         .expect("publish")
         .await
@@ -336,9 +340,7 @@ async fn metrics_count_traffic_by_kind_and_reason() {
     let prefix = brygga_testkit::prefix();
     let (mut child, addr) = serve(dir.path(), &[("NATS_URL", nats.url()), ("BRYGGA_PREFIX", prefix.clone())]);
     let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.expect("connect"));
-    let event = |id: &str, ty: &str, data: serde_json::Value| {
-        serde_json::json!({"specversion": "1.0", "id": id, "source": "urn:test", "type": ty, "data": data}).to_string()
-    };
+    let event = inbound_event;
     let description = "Marine sensors and ocean technology test sites in the Baltic Sea.";
     let publish = [
         (
@@ -429,10 +431,7 @@ async fn contact_pii_never_appears_in_logs_at_any_level() {
         // Of the wrong type: the typed reader's message would quote it.
         let mut typed = org("pii-typed", 1, "en", &text, &["marine sensors"]);
         typed["org_number"] = 5599123451u64.into();
-        let event = |id: &str, ty: &str, data: serde_json::Value| {
-            serde_json::json!({"specversion": "1.0", "id": id, "source": "urn:test", "type": ty, "data": data})
-                .to_string()
-        };
+        let event = inbound_event;
         let c = call("HORIZON-PII-1", 1, "Ocean sensors", "Marine sensors for the Baltic Sea.", "2027-09-23");
         // The good organisation comes traced: its trace id must be in the logs (and nothing else of it).
         let mut traced = async_nats::HeaderMap::new();

@@ -7,7 +7,7 @@
 use crate::{get, serve_as};
 use brygga_testkit::fixtures::{call, org};
 use brygga_testkit::{Backend, TestDb};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "test-password-only";
@@ -63,9 +63,7 @@ async fn each_service_runs_under_its_permissions_and_no_further() {
 
     let admin = client(&nats.url(), "admin").await;
     let js = async_nats::jetstream::new(admin.clone());
-    let event = |id: &str, ty: &str, data: Value| {
-        json!({"specversion": "1.0", "id": id, "source": "urn:test", "type": ty, "data": data}).to_string()
-    };
+    let event = crate::inbound_event;
     let text = "Marine sensors and ocean technology test sites in the Baltic Sea.";
     for (s, body) in [
         (
