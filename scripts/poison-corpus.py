@@ -8,6 +8,7 @@ import copy, json, pathlib
 root = pathlib.Path(__file__).resolve().parent.parent
 ex = lambda f: json.loads((root / "schemas/examples" / f).read_text())
 ORG, CALL, CLOSED = ex("organisation.registered.json"), ex("call.published.json"), ex("call.closed.json")
+PREFS = ex("organisation.preferences.updated.json")
 out = root / "tests/poison"
 out.mkdir(exist_ok=True)
 for old in out.glob("*.json"):
@@ -109,6 +110,16 @@ case("closed-version-beyond-i64", "invalid_payload", "call.closed", env(CLOSED, 
 case("closed-bad-id-and-version", "invalid_payload", "call.closed", env(CLOSED, data={"id": "a b", "version": 9223372036854775808}), contains=["id:", "version:"])
 case("removed-reason-with-nul", "invalid_payload", "organisation.removed",
      env(ORG, type="se.brygga.organisation.removed.v1", data={"id": "sample-havsoga", "version": 9, "reason": "gone\u0000"}), contains=["reason:"])
+# Notification preferences: every field named, and the address never quoted back.
+P = "organisation.preferences.updated"
+prefs = lambda **changes: with_data(PREFS, **changes)
+case("preferences-every-fault-named", "invalid_payload", P,
+     prefs(channel="sms", cadence="hourly", language="fi", opt_out={"all": False, "kinds": ["spam"]}),
+     contains=["channel:", "cadence:", "language:", "opt_out.kinds[0]:"])
+case("preferences-bad-address", "invalid_payload", P, prefs(address="kontakt at example.se"),
+     contains=["address:", "not an e-mail address"])
+case("preferences-javascript-webhook", "invalid_payload", P, prefs(channel="webhook", address="javascript:alert(1)"),
+     contains=["address:", "scheme"])
 
 for c in cases:
     (out / f"{c['class']}.json").write_text(json.dumps(c, ensure_ascii=False, indent=1) + "\n")

@@ -124,7 +124,13 @@ impl Bus {
 
     /// Creates every stream, or updates it to the configured settings. Idempotent.
     pub async fn ensure_streams(&self) -> Result<(), BusError> {
-        for s in Stream::ALL {
+        self.ensure(&Stream::ALL).await
+    }
+
+    /// As [`Bus::ensure_streams`], for these streams only (a service that may not see the
+    /// others: the notification service uses the recommendation and dead-letter streams).
+    pub async fn ensure(&self, streams: &[Stream]) -> Result<(), BusError> {
+        for &s in streams {
             let cfg = self.stream_config(s);
             let name = cfg.name.clone();
             self.js.create_or_update_stream(cfg).await.map_err(|source| BusError::Stream { name, source })?;

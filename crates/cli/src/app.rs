@@ -26,6 +26,16 @@ pub enum Role {
     Matcher,
     /// The request/reply query service (`brygga-svc-query`).
     Query,
+    /// The notification service (`brygga-svc-notify`): e-mail and webhooks.
+    Notify,
+}
+
+impl Role {
+    /// Whether this role runs the notification service: `notify` always, `all` when a channel
+    /// (SMTP or a webhook key) is configured.
+    pub fn runs_notify(self, cfg: &Config) -> bool {
+        self == Self::Notify || (self == Self::All && cfg.notify.configured())
+    }
 }
 
 /// A running Brygga.
@@ -43,12 +53,19 @@ pub struct App {
     pub matcher_stats: Arc<ConsumerStats>,
     /// The matcher of this process, if it runs one.
     pub matcher: Option<Arc<Matcher>>,
+    /// The notification service's consume loop and counters, if it runs.
+    pub notify: Option<(Arc<ConsumerStats>, Arc<brygga_svc_notify::NotifyStats>)>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
 }
 
-/// Connects to (or starts) NATS, ensures streams; returns the bus, the embedded server if one
-/// was started, and the server as it may be shown.
+/// Connects to (or starts) NATS, ensures every stream; returns the bus, the embedded server if
+/// one was started, and the server as it may be shown.
 pub async fn connect_bus(cfg: &Config) -> anyhow::Result<(Bus, Option<NatsServer>, String)> {
+    connect_bus_for(cfg, &Stream::ALL).await
+}
+
+/// As [`connect_bus`], ensuring only `streams`.
+async fn connect_bus_for(cfg: &Config, streams: &[Stream]) -> anyhow::Result<(Bus, Option<NatsServer>, String)> {
     let (nats, url) = match &cfg.nats_url {
         Some(u) => (None, u.expose_secret().to_owned()),
         None => {
@@ -59,7 +76,7 @@ pub async fn connect_bus(cfg: &Config) -> anyhow::Result<(Bus, Option<NatsServer
         }
     };
     let bus = Bus::connect(&url, &cfg.nats, &cfg.prefix, cfg.streams.clone(), cfg.consumer.clone()).await?;
-    bus.ensure_streams().await?;
+    bus.ensure(streams).await?;
     Ok((bus, nats, redact_url(&url)))
 }
 
@@ -92,7 +109,10 @@ pub async fn start(
     phase: &(dyn Fn(Phase) + Sync),
 ) -> anyhow::Result<App> {
     phase(Phase::ConnectingNats);
-    let (bus, nats, nats_url) = connect_bus(cfg).await?;
+    // The notification service may see only the streams it uses.
+    let streams: &[Stream] =
+        if role == Role::Notify { &[Stream::Recommendations, Stream::DeadLetters] } else { &Stream::ALL };
+    let (bus, nats, nats_url) = connect_bus_for(cfg, streams).await?;
     phase(Phase::ConnectingDatabase);
     let (store, database) = connect_store(cfg).await?;
     let (catalogue, _) = Catalogue::shipped();
@@ -120,10 +140,11 @@ pub async fn start(
         phase(Phase::LoadingIndex);
         let seen = bus.last_sequence(Stream::Registry).await?;
         let partitions = cfg.matcher.partitions;
-        let matcher = Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock, seen, partitions)
-            .await?
-            .settling(Duration::from_secs(cfg.matcher.settle_secs))
-            .exporting(hops(cfg, "brygga-matcher")?);
+        let matcher =
+            Matcher::load(store.clone(), catalogue, &cfg.prefix, cfg.ranker.clone(), clock.clone(), seen, partitions)
+                .await?
+                .settling(Duration::from_secs(cfg.matcher.settle_secs))
+                .exporting(hops(cfg, "brygga-matcher")?);
         let matcher = Arc::new(matcher);
         running_matcher = Some(matcher.clone());
         let loops = Loops {
@@ -142,6 +163,14 @@ pub async fn start(
         let run = brygga_svc_query::run(bus.client().clone(), cfg.prefix.clone(), store.clone(), cancel.clone());
         tasks.push(tokio::spawn(async move { Ok(run.await?) }));
     }
+    let mut notify = None;
+    if role.runs_notify(cfg) {
+        let (notifier, timing) = notifier(cfg, store.clone(), clock.clone())?;
+        let consumer = Arc::new(ConsumerStats::default());
+        notify = Some((consumer.clone(), notifier.stats.clone()));
+        let run = brygga_svc_notify::run(bus.clone(), Arc::new(notifier), timing, consumer, cancel.clone());
+        tasks.push(tokio::spawn(async move { Ok(run.await?) }));
+    }
     phase(Phase::Started);
     info!(?role, nats = %nats_url, %database, prefix = %cfg.prefix, "brygga running");
     Ok(App {
@@ -154,8 +183,46 @@ pub async fn start(
         ingest_stats,
         matcher_stats,
         matcher: running_matcher,
+        notify,
         tasks,
     })
+}
+
+/// The notification service as configured (`notify.*`).
+fn notifier(
+    cfg: &Config,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(brygga_svc_notify::Notifier, brygga_svc_notify::Timing)> {
+    let n = &cfg.notify;
+    let key = n.webhook_key()?;
+    let smtp = n.smtp_url.as_ref().map(|u| u.expose_secret().to_owned());
+    let channels = brygga_svc_notify::deliver::Channels::new(
+        smtp.as_deref(),
+        &n.from,
+        key.as_ref().map(|k| k.expose_secret().as_bytes()),
+        Duration::from_secs(n.timeout_secs),
+    )?;
+    if smtp.is_none() {
+        warn!("notify.smtp_url is not set: e-mail notifications will fail and be dead-lettered");
+    }
+    let notifier = brygga_svc_notify::Notifier {
+        store,
+        prefix: cfg.prefix.clone(),
+        rules: brygga_domain::notify::Rules {
+            material_score_delta: n.material_score_delta,
+            digest_hour_utc: n.digest_hour_utc,
+        },
+        clock,
+        channels,
+        max_attempts: n.max_attempts,
+        stats: Arc::default(),
+    };
+    let timing = brygga_svc_notify::Timing {
+        poll: Duration::from_millis(n.poll_ms),
+        reminders: Duration::from_secs(n.reminder_interval_secs),
+    };
+    Ok((notifier, timing))
 }
 
 /// The OTLP exporter of service `name`, when `otlp_endpoint` is set.

@@ -31,6 +31,8 @@ pub struct Probe {
     pub consumers: Vec<crate::metrics::Watched>,
     /// The matcher of this process, if it runs one (its counters).
     pub matcher: Option<Arc<brygga_svc_matcher::Matcher>>,
+    /// The notification service's counters, if it runs here.
+    pub notify: Option<Arc<brygga_svc_notify::NotifyStats>>,
 }
 
 /// The endpoints' state: the start-up phase, then the running services.

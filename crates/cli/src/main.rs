@@ -168,8 +168,20 @@ async fn serve(cfg: Config, role: Role) -> anyhow::Result<()> {
         let n = cfg.matcher.partitions;
         consumers.extend((0..n).map(|p| ("matcher", Stream::Registry, partition::durable(p, n))));
     }
+    if let Some((consumer, _)) = &app.notify {
+        services.push(("notify", consumer.clone()));
+        consumers.push(("notify", Stream::Recommendations, brygga_svc_notify::DURABLE.to_owned()));
+    }
     let matcher = app.matcher.clone();
-    health.running(http::Probe { bus: app.bus.clone(), store: app.store.clone(), services, consumers, matcher });
+    let notify = app.notify.as_ref().map(|(_, s)| s.clone());
+    health.running(http::Probe {
+        bus: app.bus.clone(),
+        store: app.store.clone(),
+        services,
+        consumers,
+        matcher,
+        notify,
+    });
     println!("brygga serving ({role:?}); NATS {}; {}{http}. SIGTERM or Ctrl-C stops it.", app.nats_url, app.database);
     while !cancel.is_cancelled() && !app.any_finished() {
         tokio::select! {

@@ -2,7 +2,8 @@
 //! deliveries by service and outcome, redeliveries, stream errors, dead letters by reason code,
 //! batch handling time, each durable consumer's pending and unacknowledged messages (and their
 //! sum, the lag), the outbox backlog and its oldest row's age, the matcher's committed changes
-//! by kind and its event → recommendation latency, and the build.
+//! by kind and its event → recommendation latency, notifications sent, undelivered and
+//! suppressed, and the build.
 //! Values are read at scrape time; lags and backlog need NATS and the database, and are left
 //! out (with `brygga_scrape_errors`) when they do not answer within a second.
 
@@ -29,7 +30,18 @@ struct Snapshot {
     dead_letters: Vec<(&'static str, String, u64)>,
     outbox: Option<(u64, Option<Duration>)>,
     matcher: Option<([u64; 3], prometheus_client::metrics::histogram::Histogram)>,
+    notify: Option<Notify>,
     errors: u64,
+}
+
+/// The notification service's counters at scrape time.
+#[derive(Debug)]
+struct Notify {
+    sent: Vec<(&'static str, u64)>,
+    retried: u64,
+    failed: u64,
+    unknown: u64,
+    suppressed: Vec<(&'static str, u64)>,
 }
 
 /// Reads the counters, asks NATS and the database, and encodes it all.
@@ -72,8 +84,15 @@ pub async fn scrape(p: &Probe) -> String {
         .flat_map(|(name, s)| s.dead_letters_by_code().into_iter().map(move |(code, n)| (*name, code, n)))
         .collect();
     let matcher = p.matcher.as_ref().map(|m| (m.stats().changes(), m.stats().event_to_recommendation.clone()));
+    let notify = p.notify.as_ref().map(|s| Notify {
+        sent: s.sent_by_channel(),
+        retried: s.retried(),
+        failed: s.failed(),
+        unknown: s.unknown_total(),
+        suppressed: s.suppressed_by_reason(),
+    });
     let mut registry = Registry::default();
-    registry.register_collector(Box::new(Snapshot { services, lags, dead_letters, outbox, matcher, errors }));
+    registry.register_collector(Box::new(Snapshot { services, lags, dead_letters, outbox, matcher, notify, errors }));
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
@@ -150,6 +169,23 @@ impl Collector for Snapshot {
             let help = "From ingest accepting an event to the matcher committing the recommendations it changed, in seconds (per partition)";
             let m = e.encode_descriptor("brygga_event_to_recommendation_seconds", help, None, MetricType::Histogram)?;
             latency.encode(m)?;
+        }
+        if let Some(n) = &self.notify {
+            let help = "Notifications sent, by channel";
+            let mut m = e.encode_descriptor("brygga_notifications_sent", help, None, MetricType::Counter)?;
+            for (channel, c) in &n.sent {
+                ConstCounter::new(*c).encode(m.encode_family(&[("channel", *channel)])?)?;
+            }
+            let help = "Notification attempts that did not deliver: retried (will be repeated), failed (dead-lettered), unknown (claimed by a process that stopped mid-send; never repeated)";
+            let mut m = e.encode_descriptor("brygga_notifications_undelivered", help, None, MetricType::Counter)?;
+            for (outcome, c) in [("retried", n.retried), ("failed", n.failed), ("unknown", n.unknown)] {
+                ConstCounter::new(c).encode(m.encode_family(&[("outcome", outcome)])?)?;
+            }
+            let help = "Notifications not sent on purpose, by reason (no consent, opted out, not material, withdrawn before it went…)";
+            let mut m = e.encode_descriptor("brygga_notifications_suppressed", help, None, MetricType::Counter)?;
+            for (reason, c) in &n.suppressed {
+                ConstCounter::new(*c).encode(m.encode_family(&[("reason", *reason)])?)?;
+            }
         }
         let help = "Lags or backlog this scrape could not read (NATS or the database did not answer in time)";
         let m = e.encode_descriptor("brygga_scrape_errors", help, None, MetricType::Gauge)?;

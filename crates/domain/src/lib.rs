@@ -17,6 +17,7 @@ mod ids;
 mod industry;
 mod matching;
 mod model;
+pub mod notify;
 mod org_number;
 mod recommendation;
 pub mod text;

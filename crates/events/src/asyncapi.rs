@@ -47,6 +47,15 @@ pub fn asyncapi(prefix: &str) -> Value {
             summary: "Erases the organisation's personal data and withdraws everything it receives or appears in.",
         },
         Channel {
+            id: "organisationPreferencesUpdated",
+            address: inbound_organisation(prefix, "preferences.updated"),
+            messages: vec![(types::ORGANISATION_PREFERENCES_UPDATED, "preferences.v1.schema.json")],
+            action: "receive",
+            summary: "How an organisation wants to hear from Brygga's notification service: channel (e-mail or a \
+                      signed webhook) and address, language, cadence (instant, daily or weekly digest) and \
+                      opt-outs (versioned; the address is contact data, erased with the organisation).",
+        },
+        Channel {
             id: "callPublished",
             address: inbound_call(prefix, "published"),
             messages: vec![(types::CALL_PUBLISHED, call)],

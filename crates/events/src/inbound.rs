@@ -178,6 +178,7 @@ pub enum Inbound {
     OrganisationRemoved { id: OrgId, version: u64 },
     CallUpserted(Box<Call>),
     CallClosed { id: CallId, version: u64 },
+    PreferencesUpdated(Box<brygga_domain::notify::Preferences>),
 }
 
 /// A decoded event with its envelope's id.
@@ -223,13 +224,14 @@ impl Rejection {
     }
 }
 
-pub(crate) const KNOWN: [&str; 6] = [
+pub(crate) const KNOWN: [&str; 7] = [
     types::ORGANISATION_REGISTERED,
     types::ORGANISATION_UPDATED,
     types::ORGANISATION_REMOVED,
     types::CALL_PUBLISHED,
     types::CALL_UPDATED,
     types::CALL_CLOSED,
+    types::ORGANISATION_PREFERENCES_UPDATED,
 ];
 
 /// Decodes and validates the bytes of an inbound event in structured mode (no headers).
@@ -349,6 +351,9 @@ fn decode_value(value: serde_json::Value) -> Result<Decoded, Rejection> {
         types::CALL_PUBLISHED | types::CALL_UPDATED => {
             Inbound::CallUpserted(Box::new(typed::<CallV1>(env.data).map_err(data)?.into_domain()?))
         }
+        types::ORGANISATION_PREFERENCES_UPDATED => {
+            Inbound::PreferencesUpdated(Box::new(typed::<crate::PreferencesV1>(env.data).map_err(data)?.into_domain()?))
+        }
         _ => {
             let (id, version) = typed::<RemovedV1>(env.data).map_err(data)?.validate(CallId::parse)?;
             Inbound::CallClosed { id, version }
@@ -369,13 +374,13 @@ fn typed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Reje
 
 /// Collects every field error instead of stopping at the first.
 #[derive(Default)]
-struct Errors(Vec<String>);
+pub(crate) struct Errors(pub(crate) Vec<String>);
 
 impl Errors {
-    fn take<T, E: std::fmt::Display>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
+    pub(crate) fn take<T, E: std::fmt::Display>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
         r.map_err(|e| self.0.push(format!("{field}: {e}"))).ok()
     }
-    fn push(&mut self, field: &str, msg: impl std::fmt::Display) {
+    pub(crate) fn push(&mut self, field: &str, msg: impl std::fmt::Display) {
         self.0.push(format!("{field}: {msg}"));
     }
 }
@@ -386,7 +391,7 @@ fn date(s: &str) -> Result<NaiveDate, String> {
 
 impl Errors {
     /// A text field within its length, without control or bidirectional characters.
-    fn text(&mut self, field: &str, s: &str, max: usize, multiline: bool) {
+    pub(crate) fn text(&mut self, field: &str, s: &str, max: usize, multiline: bool) {
         if let Err(m) = limits::text(s, max, multiline) {
             self.push(field, m);
         }
@@ -408,7 +413,7 @@ impl Errors {
     }
 }
 
-fn language(field: &str, s: Option<&str>, errs: &mut Errors) -> Option<Language> {
+pub(crate) fn language(field: &str, s: Option<&str>, errs: &mut Errors) -> Option<Language> {
     let s = s?;
     let l = Language::parse(s);
     if l.is_none() {
@@ -433,7 +438,7 @@ fn missions(field: &str, list: &[String], errs: &mut Errors) -> Vec<MissionId> {
 /// would have to be clamped, after which no later version could ever apply.
 pub const MAX_VERSION: u64 = i64::MAX as u64;
 
-fn version(v: u64, errs: &mut Errors) {
+pub(crate) fn version(v: u64, errs: &mut Errors) {
     if v > MAX_VERSION {
         errs.push("version", format!("{v} exceeds the largest version {MAX_VERSION}"));
     }

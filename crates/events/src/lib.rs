@@ -10,6 +10,7 @@ mod envelope;
 mod inbound;
 pub mod limits;
 mod outbound;
+mod preferences;
 pub mod query;
 mod shape;
 pub mod subject;
@@ -22,9 +23,10 @@ pub use inbound::{
     ParticipationV1, Rejection, RemovedV1, SizeV1, DEFAULT_MAX_EVENT_BYTES, MAX_VERSION,
 };
 pub use outbound::{
-    change_name, change_type, current_change, DeadLetterV1, EligibilityLineV1, ExplanationV1, RecommendationV1,
-    RegistryCallV1, RegistryOrganisationV1, TargetV1, DEAD_LETTER_PAYLOAD_MAX,
+    change_name, change_type, current_change, decode_recommendation, DeadLetterV1, EligibilityLineV1, ExplanationV1,
+    RecommendationV1, RegistryCallV1, RegistryOrganisationV1, TargetV1, DEAD_LETTER_PAYLOAD_MAX,
 };
+pub use preferences::{OptOutV1, PreferencesV1, MAX_EMAIL};
 
 /// JSON Schemas of every event and query (request and reply), by file name; committed under `schemas/` and checked by a test.
 /// Each has an `$id` and a title of its own, pins `specversion` and the event types it covers,
@@ -47,6 +49,12 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
             "organisation.removed / call.closed, v1",
             vec![types::ORGANISATION_REMOVED, types::CALL_CLOSED],
             v(schema_for!(CloudEvent<RemovedV1>)),
+        ),
+        (
+            "preferences.v1.schema.json",
+            "organisation.preferences.updated, v1",
+            vec![types::ORGANISATION_PREFERENCES_UPDATED],
+            v(schema_for!(CloudEvent<PreferencesV1>)),
         ),
         (
             "call.v1.schema.json",
@@ -161,6 +169,15 @@ fn refine(name: &str, title: &str, tys: &[&str], s: &mut serde_json::Value) {
     set("OrganisationV1", "participations", "maxItems", json!(limits::MAX_PARTICIPATIONS));
     set("InterestsV1", "missions", "items", items(json!(missions), 20));
     set("InterestsV1", "themes", "maxItems", json!(limits::MAX_KEYWORDS));
+    set("PreferencesV1", "version", "maximum", json!(MAX_VERSION));
+    set("PreferencesV1", "organisation_id", "pattern", json!(ID));
+    set("PreferencesV1", "channel", "enum", json!(["email", "webhook", "none"]));
+    set("PreferencesV1", "cadence", "enum", json!(["instant", "daily", "weekly"]));
+    set("PreferencesV1", "language", "enum", json!(["sv", "en", null]));
+    set("PreferencesV1", "address", "maxLength", json!(limits::MAX_URL));
+    set("PreferencesV1", "address", "pattern", json!(LINE));
+    set("OptOutV1", "kinds", "items", items(json!(brygga_domain::Target::KINDS), 20));
+    set("OptOutV1", "kinds", "maxItems", json!(brygga_domain::Target::KINDS.len()));
     set("CallV1", "programme", "enum", json!(programmes));
     set("CallV1", "status", "enum", json!(["forthcoming", "open", "closed"]));
     set("CallV1", "missions", "items", items(json!(missions), 20));

@@ -126,6 +126,23 @@ impl RecommendationV1 {
     }
 }
 
+/// Reads a recommendation event as consumers receive it (structured mode), or why not.
+pub fn decode_recommendation(payload: &[u8]) -> Result<crate::CloudEvent<RecommendationV1>, crate::Rejection> {
+    use crate::Rejection;
+    let ev: crate::CloudEvent<RecommendationV1> =
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(payload))
+            .map_err(|e| Rejection::InvalidPayload(vec![format!("{}: {}", e.path(), e.inner())]))?;
+    let known = [
+        crate::types::RECOMMENDATION_CREATED,
+        crate::types::RECOMMENDATION_UPDATED,
+        crate::types::RECOMMENDATION_WITHDRAWN,
+    ];
+    if !known.contains(&ev.ty.as_str()) {
+        return Err(Rejection::UnknownType(ev.ty));
+    }
+    Ok(ev)
+}
+
 /// The change that brought a stored recommendation to its state (see [`RecommendationV1::current`]).
 pub fn current_change(p: &Published, active: bool) -> ChangeKind {
     match (active, p.revision) {

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261130_000001_init;
 mod m20261201_000002_target_index;
+mod m20261202_000003_notify;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -12,6 +13,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261130_000001_init::Migration), Box::new(m20261201_000002_target_index::Migration)]
+        vec![
+            Box::new(m20261130_000001_init::Migration),
+            Box::new(m20261201_000002_target_index::Migration),
+            Box::new(m20261202_000003_notify::Migration),
+        ]
     }
 }

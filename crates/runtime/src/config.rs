@@ -159,6 +159,72 @@ impl Default for MatcherSettings {
     }
 }
 
+/// The notification service (`serve --role notify`; in `--role all` when a channel is set up).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifySettings {
+    /// SMTP server: `smtp://host:25` (plain; `?tls=required` for STARTTLS), `smtps://host:465`
+    /// (TLS); credentials as `smtp://user:pass@host`. A secret: printed redacted. None: e-mail
+    /// is not sent (such messages fail and are dead-lettered).
+    #[serde(serialize_with = "redacted")]
+    pub smtp_url: Option<SecretString>,
+    /// The sender, `Name <address>`.
+    pub from: String,
+    /// The key webhooks are signed with (`Brygga-Signature`); prefer `webhook_secret_file`.
+    #[serde(serialize_with = "masked")]
+    pub webhook_secret: Option<SecretString>,
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Longest SMTP session or webhook request, in seconds.
+    pub timeout_secs: u64,
+    /// Attempts before a message is dead-lettered (transient failures; permanent ones at once).
+    pub max_attempts: u32,
+    /// Between delivery rounds that found nothing due, in milliseconds.
+    pub poll_ms: u64,
+    /// Between scans for deadline reminders, in seconds.
+    pub reminder_interval_secs: u64,
+    /// An update is worth a message when the score moved by at least this (0-100).
+    pub material_score_delta: u8,
+    /// Daily and weekly (Monday) digests go out at this hour, UTC.
+    pub digest_hour_utc: u32,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            from: "Brygga <brygga@localhost>".into(),
+            webhook_secret: None,
+            webhook_secret_file: None,
+            timeout_secs: 10,
+            max_attempts: 6,
+            poll_ms: 1_000,
+            reminder_interval_secs: 3_600,
+            material_score_delta: 10,
+            digest_hour_utc: 6,
+        }
+    }
+}
+
+impl NotifySettings {
+    /// The webhook key: `webhook_secret`, else the contents of `webhook_secret_file` (trimmed).
+    pub fn webhook_key(&self) -> Result<Option<SecretString>, ConfigError> {
+        if let Some(s) = &self.webhook_secret {
+            return Ok(Some(s.clone()));
+        }
+        match &self.webhook_secret_file {
+            Some(f) => std::fs::read_to_string(f)
+                .map(|s| Some(SecretString::from(s.trim().to_owned())))
+                .map_err(|e| ConfigError::Invalid(format!("notify.webhook_secret_file {}: {e}", f.display()))),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether any channel is set up (then `--role all` runs the service).
+    pub fn configured(&self) -> bool {
+        self.smtp_url.is_some() || self.webhook_secret.is_some() || self.webhook_secret_file.is_some()
+    }
+}
+
 fn masked<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(_) => s.serialize_some(crate::secret::MASK),
@@ -198,6 +264,8 @@ pub struct Config {
     pub ranker: RankerConfig,
     /// Matcher replicas and partitions.
     pub matcher: MatcherSettings,
+    /// The notification service.
+    pub notify: NotifySettings,
     /// How often the matcher re-checks deadlines, in seconds.
     pub sweep_interval_secs: u64,
     /// How often the outbox relay looks for unpublished rows, in milliseconds.
@@ -237,6 +305,7 @@ impl Default for Config {
             max_event_bytes: 256 * 1024,
             ranker: RankerConfig::default(),
             matcher: MatcherSettings::default(),
+            notify: NotifySettings::default(),
             sweep_interval_secs: 300,
             outbox_poll_ms: 200,
             outbox_retention_secs: 3_600,
@@ -305,6 +374,15 @@ impl Config {
         }
         if self.matcher.lease_ttl_secs < 3 {
             return bad(format!("matcher.lease_ttl_secs {} must be at least 3", self.matcher.lease_ttl_secs));
+        }
+        if self.notify.max_attempts < 1 {
+            return bad("notify.max_attempts must be at least 1".into());
+        }
+        if self.notify.digest_hour_utc > 23 {
+            return bad(format!("notify.digest_hour_utc {} must be 0-23", self.notify.digest_hour_utc));
+        }
+        if self.notify.material_score_delta > 100 {
+            return bad("notify.material_score_delta must be 0-100".into());
         }
         if self.ranker.floor > 100 {
             return bad("ranker.floor must be 0-100".into());

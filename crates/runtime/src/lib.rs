@@ -13,7 +13,8 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use config::{
-    Config, ConfigError, ConsumerSettings, LogFormat, MatcherSettings, NatsSettings, Storage, StreamSettings,
+    Config, ConfigError, ConsumerSettings, LogFormat, MatcherSettings, NatsSettings, NotifySettings, Storage,
+    StreamSettings,
 };
 pub use nats_server::{NatsServer, NatsServerError};
 pub use secrecy::{ExposeSecret, SecretString};

@@ -1,11 +1,12 @@
 //! Brygga's persistence with sea-orm: the registry of organisations and calls (with the
 //! version rule), recommendation state, and the transactional outbox.
 //!
-//! Main items: [`Store`], [`registry`], [`recommendations`], [`outbox`]. Functions take
+//! Main items: [`Store`], [`registry`], [`recommendations`], [`outbox`], [`notifications`]. Functions take
 //! `&impl ConnectionTrait` (a connection or a transaction) and speak domain types; the
 //! entities stay private. Only this crate writes SQL. SQLite and PostgreSQL both work.
 
 mod entity;
+pub mod notifications;
 pub mod outbox;
 pub mod recommendations;
 pub mod registry;

@@ -45,6 +45,19 @@ pub async fn active_for_many(db: &impl ConnectionTrait, orgs: &[OrgId]) -> Resul
     Ok(out)
 }
 
+/// Every active recommendation of a target kind (`call` for deadline reminders).
+pub async fn active_of_kind(db: &impl ConnectionTrait, kind: &str) -> Result<Vec<Published>, StoreError> {
+    rec::Entity::find()
+        .filter(rec::Column::TargetKind.eq(kind))
+        .filter(rec::Column::Active.eq(true))
+        .order_by_asc(rec::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
+}
+
 /// Every active recommendation, by organisation then score.
 pub async fn all_active(db: &impl ConnectionTrait) -> Result<Vec<Published>, StoreError> {
     rec::Entity::find()

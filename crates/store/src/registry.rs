@@ -79,8 +79,14 @@ pub async fn put_organisation(db: &impl ConnectionTrait, org: &Organisation) -> 
     upsert_org(db, org.id.as_str(), org.version, Some(json(&OrganisationV1::from_domain(org)))).await
 }
 
+/// Removes an organisation and erases what the store held of it: its state (contact fields,
+/// description) and its notification preferences (the address).
 pub async fn remove_organisation(db: &impl ConnectionTrait, id: &OrgId, v: u64) -> Result<Applied, StoreError> {
-    upsert_org(db, id.as_str(), v, None).await
+    let applied = upsert_org(db, id.as_str(), v, None).await?;
+    if applied == Applied::Applied {
+        crate::notifications::erase_preferences(db, id).await?;
+    }
+    Ok(applied)
 }
 
 pub async fn put_call(db: &impl ConnectionTrait, c: &Call) -> Result<Applied, StoreError> {

@@ -152,6 +152,7 @@ fn subject_fits(prefix: &str, subject: &str, d: &Decoded) -> Result<(), String> 
         types::ORGANISATION_REMOVED => inbound_organisation(prefix, "removed"),
         types::CALL_PUBLISHED => inbound_call(prefix, "published"),
         types::CALL_UPDATED => inbound_call(prefix, "updated"),
+        types::ORGANISATION_PREFERENCES_UPDATED => inbound_organisation(prefix, "preferences.updated"),
         _ => inbound_call(prefix, "closed"),
     };
     if subject == expected {
@@ -183,8 +184,8 @@ fn envelope<T: Serialize>(
 }
 
 /// Applies the events in order and enqueues the registry announcements of those that
-/// applied, all in one transaction; returns those that applied (the others were stale), each
-/// with its registry event's id.
+/// applied, all in one transaction; returns those that applied and are announced (the others
+/// were stale, or preferences), each with its registry event's id.
 async fn persist<'a>(ingest: &Ingest, ds: &[&'a Decoded]) -> Result<Vec<(&'a Decoded, String)>, StoreError> {
     let txn = ingest.store.db().begin().await?;
     let mut events = Vec::new();
@@ -192,8 +193,11 @@ async fn persist<'a>(ingest: &Ingest, ds: &[&'a Decoded]) -> Result<Vec<(&'a Dec
     for d in ds {
         let (applied, event) = apply(&txn, &ingest.prefix, d).await?;
         if applied == Applied::Applied {
-            applied_ones.push((*d, event.event_id.clone()));
-            events.push(event);
+            // Preferences are stored and announced to no one.
+            if let Some(event) = event {
+                applied_ones.push((*d, event.event_id.clone()));
+                events.push(event);
+            }
         } else {
             debug!(event_id = %d.event_id, "stale or repeated version; ignored");
         }
@@ -219,8 +223,9 @@ fn export_hops(ingest: &Ingest, applied: &[(&Decoded, String)], started: std::ti
     }
 }
 
-/// Applies one event to the registry (version rule) and builds its registry announcement.
-async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Applied, OutboxEvent), StoreError> {
+/// Applies one event to the registry (version rule) and builds its registry announcement;
+/// preferences are the notification service's alone (read from the store), announced to no one.
+async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Applied, Option<OutboxEvent>), StoreError> {
     let caused_by = d.event_id.clone();
     Ok(match &d.event {
         Inbound::OrganisationUpserted(o) => {
@@ -233,14 +238,14 @@ async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Appl
             let id = format!("registry-organisation-{}-v{}", o.id, o.version);
             (
                 registry::put_organisation(txn, o).await?,
-                envelope(
+                Some(envelope(
                     id,
                     types::REGISTRY_ORGANISATION,
                     registry_organisation(p, o.id.as_str()),
                     o.id.as_str(),
                     data,
                     d,
-                )?,
+                )?),
             )
         }
         Inbound::OrganisationRemoved { id, version } => {
@@ -248,14 +253,14 @@ async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Appl
             let eid = format!("registry-organisation-{id}-v{version}");
             (
                 registry::remove_organisation(txn, id, *version).await?,
-                envelope(
+                Some(envelope(
                     eid,
                     types::REGISTRY_ORGANISATION,
                     registry_organisation(p, id.as_str()),
                     id.as_str(),
                     data,
                     d,
-                )?,
+                )?),
             )
         }
         Inbound::CallUpserted(c) => {
@@ -268,7 +273,7 @@ async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Appl
             let id = format!("registry-call-{}-v{}", c.id, c.version);
             (
                 registry::put_call(txn, c).await?,
-                envelope(id, types::REGISTRY_CALL, registry_call(p, c.id.as_str()), c.id.as_str(), data, d)?,
+                Some(envelope(id, types::REGISTRY_CALL, registry_call(p, c.id.as_str()), c.id.as_str(), data, d)?),
             )
         }
         Inbound::CallClosed { id, version } => {
@@ -276,8 +281,9 @@ async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Appl
             let eid = format!("registry-call-{id}-v{version}");
             (
                 registry::close_call(txn, id, *version).await?,
-                envelope(eid, types::REGISTRY_CALL, registry_call(p, id.as_str()), id.as_str(), data, d)?,
+                Some(envelope(eid, types::REGISTRY_CALL, registry_call(p, id.as_str()), id.as_str(), data, d)?),
             )
         }
+        Inbound::PreferencesUpdated(prefs) => (brygga_store::notifications::put_preferences(txn, prefs).await?, None),
     })
 }

@@ -33,6 +33,13 @@ use cloudevents_sdk::events_from_the_cloudevents_sdk_are_accepted_in_both_modes;
 #[path = "e2e/otlp.rs"]
 mod otlp;
 use otlp::the_hops_of_a_trace_are_exported_as_otlp_spans;
+#[path = "e2e/notify.rs"]
+mod notify;
+use notify::{
+    digests_fold_a_week_and_reminders_come_14_7_and_1_days_before,
+    notifications_go_by_email_once_and_never_without_consent,
+    webhooks_are_signed_retried_after_5xx_and_dead_lettered_after_4xx,
+};
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
@@ -746,5 +753,8 @@ on_both!(
     a_trace_is_followed_from_an_inbound_event_to_its_recommendations,
     events_from_the_cloudevents_sdk_are_accepted_in_both_modes,
     the_hops_of_a_trace_are_exported_as_otlp_spans,
-    clock_jumps_around_deadlines_lose_and_double_nothing
+    clock_jumps_around_deadlines_lose_and_double_nothing,
+    notifications_go_by_email_once_and_never_without_consent,
+    webhooks_are_signed_retried_after_5xx_and_dead_lettered_after_4xx,
+    digests_fold_a_week_and_reminders_come_14_7_and_1_days_before
 );

@@ -1,8 +1,8 @@
 //! Subject permissions per service (`deploy/nats/permissions.json`) on a real nats-server:
-//! ingest, matcher and query each run as `brygga serve --role …` under their own user and
-//! together turn events into recommendations without one permission violation; the matcher
-//! cannot publish on the inbound subjects; a notification consumer can read the
-//! recommendation stream and ask the query service, and cannot read the inbound stream.
+//! ingest, matcher, query and notify each run as `brygga serve --role …` under their own user
+//! and together turn events into recommendations without one permission violation; the matcher
+//! cannot publish on the inbound subjects; the notification user can read the recommendation
+//! stream and ask the query service, and cannot read the inbound stream.
 
 use crate::{get, serve_as};
 use brygga_testkit::fixtures::{call, org};
@@ -60,6 +60,9 @@ async fn each_service_runs_under_its_permissions_and_no_further() {
     let (_ingest, _) = serve_as("ingest", &work.path().join("i"), &env("brygga-ingest"));
     let (_matcher, matcher_http) = serve_as("matcher", &work.path().join("m"), &env("brygga-matcher"));
     let (_query, _) = serve_as("query", &work.path().join("q"), &env("brygga-query"));
+    let mut notify_env = env("brygga-notify");
+    notify_env.push(("BRYGGA_NOTIFY__WEBHOOK_SECRET", "test-webhook-key".to_owned()));
+    let (_notify, notify_http) = serve_as("notify", &work.path().join("n"), &notify_env);
 
     let admin = client(&nats.url(), "admin").await;
     let js = async_nats::jetstream::new(admin.clone());
@@ -88,6 +91,7 @@ async fn each_service_runs_under_its_permissions_and_no_further() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(get(&matcher_http, "/readyz").0, 200);
+    assert_eq!(get(&notify_http, "/readyz").0, 200, "the notification service runs under brygga-notify");
 
     // The matcher may not publish inbound events.
     let before = messages_in(&js, "BRYGGA_IN").await;
@@ -104,7 +108,7 @@ async fn each_service_runs_under_its_permissions_and_no_further() {
     let rec = njs.get_stream("BRYGGA_REC").await.expect("the notifier sees BRYGGA_REC");
     let consumer = rec
         .create_consumer(async_nats::jetstream::consumer::pull::Config {
-            durable_name: Some("notify".into()),
+            durable_name: Some("notify-probe".into()),
             ..Default::default()
         })
         .await
@@ -148,5 +152,12 @@ async fn each_service_runs_under_its_permissions_and_no_further() {
         .collect();
     assert!(matcher_violations.is_empty(), "the matcher hit violations: {matcher_violations:#?}");
     assert!(violations.iter().any(|l| l.contains("user:brygga-matcher\"") && l.contains("brygga.in.v1")), "{logged}");
+    // The notification service (its own durable consumer, dead letters) stays within its
+    // permissions; the test's own probes above (the inbound stream) are the refusals logged.
+    let notify_violations: Vec<&&str> = violations
+        .iter()
+        .filter(|l| l.contains("user:brygga-notify\"") && !l.contains("BRYGGA_IN") && !l.contains("brygga.in."))
+        .collect();
+    assert!(notify_violations.is_empty(), "the notification service hit violations: {notify_violations:#?}");
     assert!(violations.iter().any(|l| l.contains("user:brygga-notify\"")), "{logged}");
 }

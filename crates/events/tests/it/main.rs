@@ -49,9 +49,12 @@ fn asyncapi_document_matches_the_code() {
 
 #[test]
 fn committed_examples_decode() {
-    for (file, want) in
-        [("organisation.registered.json", "org"), ("call.published.json", "call"), ("call.closed.json", "closed")]
-    {
+    for (file, want) in [
+        ("organisation.registered.json", "org"),
+        ("call.published.json", "call"),
+        ("call.closed.json", "closed"),
+        ("organisation.preferences.updated.json", "preferences"),
+    ] {
         let bytes = std::fs::read(repo().join("schemas/examples").join(file)).expect("example exists");
         let d = decode(&bytes, DEFAULT_MAX_EVENT_BYTES).unwrap_or_else(|e| panic!("{file}: {e}"));
         let got = match d.event {
@@ -59,6 +62,7 @@ fn committed_examples_decode() {
             Inbound::CallUpserted(_) => "call",
             Inbound::CallClosed { .. } => "closed",
             Inbound::OrganisationRemoved { .. } => "removed",
+            Inbound::PreferencesUpdated(_) => "preferences",
         };
         assert_eq!(got, want, "{file}");
     }

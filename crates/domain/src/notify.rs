@@ -1,0 +1,308 @@
+//! What the notification service decides, without I/O: an organisation's preferences, which
+//! recommendation changes become a message (and when), which deadline reminders are due, and
+//! how long a failed delivery waits before it is tried again.
+//!
+//! The rules, in the order they are applied:
+//! - nothing is ever sent to an organisation without contact consent, without preferences,
+//!   with the channel `none`, or opted out (of everything, or of the target's kind);
+//! - `created` is a message; `updated` only when the score moved by at least
+//!   [`Rules::material_score_delta`] since the last message about it, or its deadline changed;
+//!   `withdrawn` cancels what is still waiting to be sent about that recommendation;
+//! - instant messages are due at once; digests at the next [`Rules::digest_hour_utc`] (daily)
+//!   or the next Monday at that hour (weekly);
+//! - a reminder is due 14, 7 and 1 days before an active call's deadline; after an outage only
+//!   the most urgent one still ahead is sent, never several at once.
+
+use crate::{Language, OrgId};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+
+/// How an organisation is reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Channel {
+    /// An e-mail address (contact data: never logged).
+    Email(String),
+    /// An `https` (or `http`) URL Brygga POSTs signed JSON to (may hold a secret: never logged).
+    Webhook(String),
+    /// Nothing is sent.
+    None,
+}
+
+impl Channel {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Email(_) => "email",
+            Self::Webhook(_) => "webhook",
+            Self::None => "none",
+        }
+    }
+}
+
+/// How often an organisation hears from Brygga.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cadence {
+    /// A message per change, at once.
+    #[default]
+    Instant,
+    /// A period's changes folded into one message a day.
+    Daily,
+    /// … or a week (Mondays).
+    Weekly,
+}
+
+impl Cadence {
+    pub const ALL: [Cadence; 3] = [Self::Instant, Self::Daily, Self::Weekly];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Instant => "instant",
+            Self::Daily => "daily",
+            Self::Weekly => "weekly",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// An organisation's notification preferences (`organisation.preferences.updated`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preferences {
+    pub org_id: OrgId,
+    pub version: u64,
+    pub channel: Channel,
+    /// The language of messages; `None`: the recommendation's (the organisation's preferred).
+    pub language: Option<Language>,
+    pub cadence: Cadence,
+    /// Nothing at all is sent.
+    pub opt_out_all: bool,
+    /// Target kinds (`mission`, `s3_area`, `call`, `partner`) nothing is sent about.
+    pub opt_out_kinds: Vec<String>,
+}
+
+/// What a message is about: the key of "at most once".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Created,
+    Updated,
+    /// `n` days before the deadline (14, 7 or 1).
+    Reminder(u8),
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> String {
+        match self {
+            Self::Created => "created".into(),
+            Self::Updated => "updated".into(),
+            Self::Reminder(n) => format!("reminder-{n}"),
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "created" => Some(Self::Created),
+            "updated" => Some(Self::Updated),
+            _ => s.strip_prefix("reminder-").and_then(|n| n.parse().ok()).map(Self::Reminder),
+        }
+    }
+}
+
+/// Why nothing is sent (a metric label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suppressed {
+    NoConsent,
+    NoPreferences,
+    ChannelNone,
+    OptedOut,
+    OptedOutOfKind,
+    NotMaterial,
+    /// Withdrawn before it was sent (a digest no longer announces it).
+    Withdrawn,
+    /// The organisation was removed.
+    Removed,
+}
+
+impl Suppressed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoConsent => "no_consent",
+            Self::NoPreferences => "no_preferences",
+            Self::ChannelNone => "channel_none",
+            Self::OptedOut => "opted_out",
+            Self::OptedOutOfKind => "opted_out_of_kind",
+            Self::NotMaterial => "not_material",
+            Self::Withdrawn => "withdrawn",
+            Self::Removed => "organisation_removed",
+        }
+    }
+}
+
+/// The service's rules (configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// An update is worth a message when the score moved by at least this (0-100 scale).
+    pub material_score_delta: u8,
+    /// Digests are sent at this hour (UTC).
+    pub digest_hour_utc: u32,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self { material_score_delta: 10, digest_hour_utc: 6 }
+    }
+}
+
+/// Whether the organisation may be sent anything about a target of `kind`.
+pub fn may_send(consent_contact: bool, prefs: Option<&Preferences>, kind: &str) -> Result<(), Suppressed> {
+    if !consent_contact {
+        return Err(Suppressed::NoConsent);
+    }
+    let Some(p) = prefs else { return Err(Suppressed::NoPreferences) };
+    if p.opt_out_all {
+        return Err(Suppressed::OptedOut);
+    }
+    if p.channel == Channel::None {
+        return Err(Suppressed::ChannelNone);
+    }
+    if p.opt_out_kinds.iter().any(|k| k == kind) {
+        return Err(Suppressed::OptedOutOfKind);
+    }
+    Ok(())
+}
+
+/// What the last message about a recommendation said (to judge an update).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastSent {
+    pub score: u8,
+    pub deadline: Option<NaiveDate>,
+}
+
+/// Whether an `updated` recommendation deserves a message.
+pub fn material_update(rules: &Rules, last: Option<&LastSent>, score: u8, deadline: Option<NaiveDate>) -> bool {
+    match last {
+        // Nothing was said about it (created before preferences existed): say it now.
+        None => true,
+        Some(l) => l.deadline != deadline || l.score.abs_diff(score) >= rules.material_score_delta,
+    }
+}
+
+/// When a message planned at `now` is due under `cadence`.
+pub fn due_at(rules: &Rules, cadence: Cadence, now: DateTime<Utc>) -> DateTime<Utc> {
+    let at_hour = |d: NaiveDate| d.and_hms_opt(rules.digest_hour_utc.min(23), 0, 0).map(|t| t.and_utc());
+    let today = now.date_naive();
+    let next = |from: NaiveDate| {
+        (0..8)
+            .map(|i| from + Duration::days(i))
+            .filter(|d| cadence != Cadence::Weekly || d.weekday() == chrono::Weekday::Mon)
+            .filter_map(at_hour)
+            .find(|t| *t > now)
+    };
+    match cadence {
+        Cadence::Instant => now,
+        Cadence::Daily | Cadence::Weekly => next(today).unwrap_or(now),
+    }
+}
+
+/// Days before a deadline at which reminders go out.
+pub const REMINDER_DAYS: [u8; 3] = [14, 7, 1];
+
+/// The reminder due on `today` for a deadline, if any: the smallest of [`REMINDER_DAYS`] that
+/// is at least the days left (so a service that was down on the 14th day before sends the
+/// 14-day reminder late, on the 13th, but after the 7th only the 7-day one). None on or after
+/// the deadline.
+pub fn reminder_due(deadline: NaiveDate, today: NaiveDate) -> Option<u8> {
+    let left = (deadline - today).num_days();
+    if left < 1 {
+        return None;
+    }
+    REMINDER_DAYS.iter().rev().copied().find(|&d| left <= i64::from(d))
+}
+
+/// The wait before delivery attempt `attempt + 1` (1-based `attempt` failed): 30 s doubling, at
+/// most an hour.
+pub fn backoff(attempt: u32) -> Duration {
+    let secs = 30_i64.saturating_mul(1_i64 << attempt.saturating_sub(1).min(7));
+    Duration::seconds(secs.min(3_600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+    fn prefs() -> Preferences {
+        Preferences {
+            org_id: OrgId::parse("o-1").expect("id"),
+            version: 1,
+            channel: Channel::Email("a@b.se".into()),
+            language: None,
+            cadence: Cadence::Instant,
+            opt_out_all: false,
+            opt_out_kinds: vec!["partner".into()],
+        }
+    }
+
+    #[test]
+    fn nothing_is_sent_without_consent_preferences_or_against_an_opt_out() {
+        let p = prefs();
+        assert_eq!(may_send(true, Some(&p), "call"), Ok(()));
+        assert_eq!(may_send(false, Some(&p), "call"), Err(Suppressed::NoConsent));
+        assert_eq!(may_send(true, None, "call"), Err(Suppressed::NoPreferences));
+        assert_eq!(may_send(true, Some(&p), "partner"), Err(Suppressed::OptedOutOfKind));
+        let all = Preferences { opt_out_all: true, ..p.clone() };
+        assert_eq!(may_send(true, Some(&all), "call"), Err(Suppressed::OptedOut));
+        let none = Preferences { channel: Channel::None, ..p };
+        assert_eq!(may_send(true, Some(&none), "call"), Err(Suppressed::ChannelNone));
+    }
+
+    #[test]
+    fn an_update_is_material_when_the_score_moved_enough_or_the_deadline_changed() {
+        let r = Rules::default();
+        let last = LastSent { score: 60, deadline: Some(d("2026-10-01")) };
+        assert!(!material_update(&r, Some(&last), 65, Some(d("2026-10-01"))));
+        assert!(material_update(&r, Some(&last), 70, Some(d("2026-10-01"))));
+        assert!(material_update(&r, Some(&last), 50, Some(d("2026-10-01"))));
+        assert!(material_update(&r, Some(&last), 60, Some(d("2026-10-08"))));
+        assert!(material_update(&r, None, 60, None));
+    }
+
+    #[test]
+    fn digests_are_due_at_the_next_digest_hour_and_weekly_ones_on_monday() {
+        let r = Rules { digest_hour_utc: 6, ..Rules::default() };
+        // 2026-12-02 is a Wednesday.
+        let wed_noon = d("2026-12-02").and_hms_opt(12, 0, 0).expect("t").and_utc();
+        let wed_five = d("2026-12-02").and_hms_opt(5, 0, 0).expect("t").and_utc();
+        assert_eq!(due_at(&r, Cadence::Instant, wed_noon), wed_noon);
+        assert_eq!(due_at(&r, Cadence::Daily, wed_noon), d("2026-12-03").and_hms_opt(6, 0, 0).expect("t").and_utc());
+        assert_eq!(due_at(&r, Cadence::Daily, wed_five), d("2026-12-02").and_hms_opt(6, 0, 0).expect("t").and_utc());
+        assert_eq!(due_at(&r, Cadence::Weekly, wed_noon), d("2026-12-07").and_hms_opt(6, 0, 0).expect("t").and_utc());
+        let mon_seven = d("2026-12-07").and_hms_opt(7, 0, 0).expect("t").and_utc();
+        assert_eq!(due_at(&r, Cadence::Weekly, mon_seven), d("2026-12-14").and_hms_opt(6, 0, 0).expect("t").and_utc());
+    }
+
+    #[test]
+    fn reminders_fall_14_7_and_1_days_before_and_an_outage_sends_only_the_most_urgent() {
+        let deadline = d("2026-12-31");
+        let on = |s: &str| reminder_due(deadline, d(s));
+        assert_eq!(on("2026-12-01"), None);
+        assert_eq!(on("2026-12-17"), Some(14));
+        assert_eq!(on("2026-12-18"), Some(14));
+        assert_eq!(on("2026-12-24"), Some(7));
+        assert_eq!(on("2026-12-29"), Some(7));
+        assert_eq!(on("2026-12-30"), Some(1));
+        assert_eq!(on("2026-12-31"), None);
+        assert_eq!(on("2027-01-02"), None);
+    }
+
+    #[test]
+    fn backoff_doubles_from_30_seconds_to_an_hour() {
+        let s: Vec<i64> = (1..=9).map(|a| backoff(a).num_seconds()).collect();
+        assert_eq!(s, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    }
+
+    #[test]
+    fn message_kinds_read_back() {
+        for k in [MessageKind::Created, MessageKind::Updated, MessageKind::Reminder(7)] {
+            assert_eq!(MessageKind::parse(&k.as_str()), Some(k));
+        }
+    }
+}
