@@ -18,6 +18,7 @@ SCHEMA_OF = {
     "se.brygga.call.updated.v1": "call.v1",
     "se.brygga.call.closed.v1": "removed.v1",
     "se.brygga.organisation.preferences.updated.v1": "preferences.v1",
+    "se.brygga.recommendation.feedback.v1": "feedback.v1",
 }
 # Refused by the service for reasons a schema cannot express: checksums, characters inside
 # strings, the subject an event arrives on, byte sizes, calendar dates, relations between fields.
@@ -32,6 +33,7 @@ NOT_IN_SCHEMA = {
     "oversized",  # bytes on the wire, not a field
     "preferences-bad-address",  # the shape of an e-mail address
     "preferences-javascript-webhook",  # a URL's scheme
+    "feedback-wrong-recommendation",  # the id derived from organisation and target
 }
 
 

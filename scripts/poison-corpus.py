@@ -9,6 +9,7 @@ root = pathlib.Path(__file__).resolve().parent.parent
 ex = lambda f: json.loads((root / "schemas/examples" / f).read_text())
 ORG, CALL, CLOSED = ex("organisation.registered.json"), ex("call.published.json"), ex("call.closed.json")
 PREFS = ex("organisation.preferences.updated.json")
+FEEDBACK = ex("recommendation.feedback.json")
 out = root / "tests/poison"
 out.mkdir(exist_ok=True)
 for old in out.glob("*.json"):
@@ -120,6 +121,14 @@ case("preferences-bad-address", "invalid_payload", P, prefs(address="kontakt at 
      contains=["address:", "not an e-mail address"])
 case("preferences-javascript-webhook", "invalid_payload", P, prefs(channel="webhook", address="javascript:alert(1)"),
      contains=["address:", "scheme"])
+# Feedback: every field named; a recommendation id that is not this organisation's and target's.
+F = "recommendation.feedback"
+feedback = lambda **changes: with_data(FEEDBACK, **changes)
+case("feedback-every-fault-named", "invalid_payload", F,
+     feedback(feedback="meh", target={"kind": "planet", "id": "x"}, version=-1),
+     contains=["feedback:", "target", "version"])
+case("feedback-wrong-recommendation", "invalid_payload", F,
+     feedback(recommendation_id="00000000-0000-0000-0000-000000000000"), contains=["recommendation_id:"])
 
 for c in cases:
     (out / f"{c['class']}.json").write_text(json.dumps(c, ensure_ascii=False, indent=1) + "\n")

@@ -13,6 +13,7 @@ mod clock;
 mod country;
 pub mod crosslingual;
 mod eligibility;
+pub mod feedback;
 mod ids;
 mod industry;
 mod matching;

@@ -7,7 +7,8 @@
 //!   with the channel `none`, or opted out (of everything, or of the target's kind);
 //! - `created` is a message; `updated` only when the score moved by at least
 //!   [`Rules::material_score_delta`] since the last message about it, or its deadline changed;
-//!   `withdrawn` cancels what is still waiting to be sent about that recommendation;
+//!   `withdrawn` cancels what is still waiting to be sent about that recommendation, and is a
+//!   message of its own when the organisation saved or applied for the target;
 //! - instant messages are due at once; digests at the next [`Rules::digest_hour_utc`] (daily)
 //!   or the next Monday at that hour (weekly);
 //! - a reminder is due 14, 7 and 1 days before an active call's deadline; after an outage only
@@ -85,6 +86,8 @@ pub enum MessageKind {
     Updated,
     /// `n` days before the deadline (14, 7 or 1).
     Reminder(u8),
+    /// A target the organisation saved or applied for was withdrawn (a call closed).
+    Withdrawn,
 }
 
 impl MessageKind {
@@ -93,12 +96,14 @@ impl MessageKind {
             Self::Created => "created".into(),
             Self::Updated => "updated".into(),
             Self::Reminder(n) => format!("reminder-{n}"),
+            Self::Withdrawn => "withdrawn".into(),
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "created" => Some(Self::Created),
             "updated" => Some(Self::Updated),
+            "withdrawn" => Some(Self::Withdrawn),
             _ => s.strip_prefix("reminder-").and_then(|n| n.parse().ok()).map(Self::Reminder),
         }
     }
@@ -301,7 +306,7 @@ mod tests {
 
     #[test]
     fn message_kinds_read_back() {
-        for k in [MessageKind::Created, MessageKind::Updated, MessageKind::Reminder(7)] {
+        for k in [MessageKind::Created, MessageKind::Updated, MessageKind::Reminder(7), MessageKind::Withdrawn] {
             assert_eq!(MessageKind::parse(&k.as_str()), Some(k));
         }
     }

@@ -3,7 +3,8 @@
 //! checked by a test, so it cannot drift). Integrators generate clients from it.
 
 use crate::subject::{
-    dead_letter, inbound_call, inbound_organisation, recommendation, registry_call, registry_organisation,
+    dead_letter, inbound_call, inbound_organisation, inbound_recommendation, recommendation, registry_call,
+    registry_feedback, registry_organisation,
 };
 use crate::types;
 use serde_json::{json, Map, Value};
@@ -56,6 +57,15 @@ pub fn asyncapi(prefix: &str) -> Value {
                       opt-outs (versioned; the address is contact data, erased with the organisation).",
         },
         Channel {
+            id: "recommendationFeedback",
+            address: inbound_recommendation(prefix, "feedback"),
+            messages: vec![(types::RECOMMENDATION_FEEDBACK, "feedback.v1.schema.json")],
+            action: "receive",
+            summary: "What an organisation said about a recommendation: saved, dismissed, applied or not_relevant \
+                      (versioned per recommendation). A dismissed or not relevant target is not recommended to it \
+                      again until it changes materially (a call: its title, deadlines or programme).",
+        },
+        Channel {
             id: "callPublished",
             address: inbound_call(prefix, "published"),
             messages: vec![(types::CALL_PUBLISHED, call)],
@@ -89,6 +99,13 @@ pub fn asyncapi(prefix: &str) -> Value {
             messages: vec![(types::REGISTRY_CALL, "registry.call.v1.schema.json")],
             action: "send",
             summary: "Internal: the validated call ingest accepted (read by the matcher).",
+        },
+        Channel {
+            id: "registryFeedback",
+            address: registry_feedback(prefix, "{org_id}"),
+            messages: vec![(types::REGISTRY_FEEDBACK, "registry.feedback.v1.schema.json")],
+            action: "send",
+            summary: "Internal: feedback ingest accepted, as the matcher applies it (excluded or not).",
         },
         Channel {
             id: "recommendation",

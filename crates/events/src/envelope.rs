@@ -90,6 +90,8 @@ pub mod types {
     pub const CALL_UPDATED: &str = "se.brygga.call.updated.v1";
     pub const CALL_CLOSED: &str = "se.brygga.call.closed.v1";
     pub const ORGANISATION_PREFERENCES_UPDATED: &str = "se.brygga.organisation.preferences.updated.v1";
+    pub const RECOMMENDATION_FEEDBACK: &str = "se.brygga.recommendation.feedback.v1";
+    pub const REGISTRY_FEEDBACK: &str = "se.brygga.registry.feedback.v1";
     pub const REGISTRY_ORGANISATION: &str = "se.brygga.registry.organisation.v1";
     pub const REGISTRY_CALL: &str = "se.brygga.registry.call.v1";
     pub const RECOMMENDATION_CREATED: &str = "se.brygga.recommendation.created.v1";

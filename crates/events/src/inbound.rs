@@ -179,6 +179,7 @@ pub enum Inbound {
     CallUpserted(Box<Call>),
     CallClosed { id: CallId, version: u64 },
     PreferencesUpdated(Box<brygga_domain::notify::Preferences>),
+    Feedback(Box<brygga_domain::feedback::Feedback>),
 }
 
 /// A decoded event with its envelope's id.
@@ -224,7 +225,7 @@ impl Rejection {
     }
 }
 
-pub(crate) const KNOWN: [&str; 7] = [
+pub(crate) const KNOWN: [&str; 8] = [
     types::ORGANISATION_REGISTERED,
     types::ORGANISATION_UPDATED,
     types::ORGANISATION_REMOVED,
@@ -232,6 +233,7 @@ pub(crate) const KNOWN: [&str; 7] = [
     types::CALL_UPDATED,
     types::CALL_CLOSED,
     types::ORGANISATION_PREFERENCES_UPDATED,
+    types::RECOMMENDATION_FEEDBACK,
 ];
 
 /// Decodes and validates the bytes of an inbound event in structured mode (no headers).
@@ -350,6 +352,9 @@ fn decode_value(value: serde_json::Value) -> Result<Decoded, Rejection> {
         }
         types::CALL_PUBLISHED | types::CALL_UPDATED => {
             Inbound::CallUpserted(Box::new(typed::<CallV1>(env.data).map_err(data)?.into_domain()?))
+        }
+        types::RECOMMENDATION_FEEDBACK => {
+            Inbound::Feedback(Box::new(typed::<crate::FeedbackV1>(env.data).map_err(data)?.into_domain()?))
         }
         types::ORGANISATION_PREFERENCES_UPDATED => {
             Inbound::PreferencesUpdated(Box::new(typed::<crate::PreferencesV1>(env.data).map_err(data)?.into_domain()?))

@@ -7,6 +7,7 @@
 
 mod asyncapi;
 mod envelope;
+mod feedback;
 mod inbound;
 pub mod limits;
 mod outbound;
@@ -18,6 +19,7 @@ pub mod trace;
 
 pub use asyncapi::asyncapi;
 pub use envelope::{types, CloudEvent, CONTENT_TYPE, DATA_CONTENT_TYPE, SPEC_VERSION};
+pub use feedback::{FeedbackV1, RegistryFeedbackV1, TargetRefV1};
 pub use inbound::{
     decode, decode_message, BudgetV1, CallV1, ConsentV1, Decoded, Inbound, InterestsV1, OrganisationV1,
     ParticipationV1, Rejection, RemovedV1, SizeV1, DEFAULT_MAX_EVENT_BYTES, MAX_VERSION,
@@ -55,6 +57,18 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
             "organisation.preferences.updated, v1",
             vec![types::ORGANISATION_PREFERENCES_UPDATED],
             v(schema_for!(CloudEvent<PreferencesV1>)),
+        ),
+        (
+            "feedback.v1.schema.json",
+            "recommendation.feedback, v1",
+            vec![types::RECOMMENDATION_FEEDBACK],
+            v(schema_for!(CloudEvent<FeedbackV1>)),
+        ),
+        (
+            "registry.feedback.v1.schema.json",
+            "registry.feedback, v1 (Brygga internal)",
+            vec![types::REGISTRY_FEEDBACK],
+            v(schema_for!(CloudEvent<RegistryFeedbackV1>)),
         ),
         (
             "call.v1.schema.json",
@@ -178,6 +192,13 @@ fn refine(name: &str, title: &str, tys: &[&str], s: &mut serde_json::Value) {
     set("PreferencesV1", "address", "pattern", json!(LINE));
     set("OptOutV1", "kinds", "items", items(json!(brygga_domain::Target::KINDS), 20));
     set("OptOutV1", "kinds", "maxItems", json!(brygga_domain::Target::KINDS.len()));
+    set("FeedbackV1", "version", "maximum", json!(MAX_VERSION));
+    set("FeedbackV1", "organisation_id", "pattern", json!(ID));
+    set("FeedbackV1", "feedback", "enum", json!(["saved", "dismissed", "applied", "not_relevant"]));
+    set("FeedbackV1", "reason", "maxLength", json!(limits::MAX_TITLE));
+    set("FeedbackV1", "reason", "pattern", json!(LINE));
+    set("FeedbackV1", "recommendation_id", "format", json!("uuid"));
+    set("TargetRefV1", "kind", "enum", json!(brygga_domain::Target::KINDS));
     set("CallV1", "programme", "enum", json!(programmes));
     set("CallV1", "status", "enum", json!(["forthcoming", "open", "closed"]));
     set("CallV1", "missions", "items", items(json!(missions), 20));

@@ -4,7 +4,8 @@
 //! |---|---|---|
 //! | `{p}.in.v1.organisation.{registered,updated,removed}` | `{P}_IN` | inbound organisation events |
 //! | `{p}.in.v1.call.{published,updated,closed}` | `{P}_IN` | inbound call events |
-//! | `{p}.registry.v1.organisation.{org_id}` / `.call.{call_id}` | `{P}_REGISTRY` | validated state, from ingest to the matcher |
+//! | `{p}.in.v1.organisation.preferences.updated`, `{p}.in.v1.recommendation.feedback` | `{P}_IN` | notification preferences, feedback |
+//! | `{p}.registry.v1.organisation.{org_id}` / `.call.{call_id}` / `.feedback.{org_id}` | `{P}_REGISTRY` | validated state, from ingest to the matcher |
 //! | `{p}.rec.v1.{org_id}.{created,updated,withdrawn}` | `{P}_REC` | recommendations |
 //! | `{p}.dlq.v1.{service}` | `{P}_DLQ` | dead letters with their reason |
 //! | `{p}.query.v1.{endpoint}` | none (request/reply) | the query service (`crate::query`) |
@@ -20,6 +21,14 @@ pub fn inbound_call(prefix: &str, action: &str) -> String {
 /// Everything inbound (the ingest consumer's filter).
 pub fn inbound_all(prefix: &str) -> String {
     format!("{prefix}.in.>")
+}
+/// Inbound feedback on recommendations: `feedback`.
+pub fn inbound_recommendation(prefix: &str, action: &str) -> String {
+    format!("{prefix}.in.v1.recommendation.{action}")
+}
+/// An organisation's feedback, announced to the matcher.
+pub fn registry_feedback(prefix: &str, org_id: &str) -> String {
+    format!("{prefix}.registry.v1.feedback.{org_id}")
 }
 pub fn registry_organisation(prefix: &str, org_id: &str) -> String {
     format!("{prefix}.registry.v1.organisation.{org_id}")

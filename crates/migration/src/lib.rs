@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261130_000001_init;
 mod m20261201_000002_target_index;
 mod m20261202_000003_notify;
+mod m20261202_000004_feedback;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_init::Migration),
             Box::new(m20261201_000002_target_index::Migration),
             Box::new(m20261202_000003_notify::Migration),
+            Box::new(m20261202_000004_feedback::Migration),
         ]
     }
 }

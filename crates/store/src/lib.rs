@@ -6,6 +6,7 @@
 //! entities stay private. Only this crate writes SQL. SQLite and PostgreSQL both work.
 
 mod entity;
+pub mod feedback;
 pub mod notifications;
 pub mod outbox;
 pub mod recommendations;

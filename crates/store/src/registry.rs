@@ -85,6 +85,7 @@ pub async fn remove_organisation(db: &impl ConnectionTrait, id: &OrgId, v: u64) 
     let applied = upsert_org(db, id.as_str(), v, None).await?;
     if applied == Applied::Applied {
         crate::notifications::erase_preferences(db, id).await?;
+        crate::feedback::erase(db, id).await?;
     }
     Ok(applied)
 }
@@ -121,6 +122,15 @@ pub async fn calls(db: &impl ConnectionTrait) -> Result<Vec<Call>, StoreError> {
             v.into_domain().map_err(|e| corrupt(e.to_string()))
         })
         .collect()
+}
+
+/// A call the registry holds (closed ones too, as last published), if any.
+pub async fn call(db: &impl ConnectionTrait, id: &CallId) -> Result<Option<Call>, StoreError> {
+    let Some(r) = call::Entity::find_by_id(id.as_str()).one(db).await? else { return Ok(None) };
+    let Some(data) = r.data else { return Ok(None) };
+    let corrupt = |m: String| StoreError::Corrupt { what: "call", id: r.id.clone(), message: m };
+    let v: CallV1 = serde_json::from_str(&data).map_err(|e| corrupt(e.to_string()))?;
+    v.into_domain().map(Some).map_err(|e| corrupt(e.to_string()))
 }
 
 /// How many organisations are registered and not removed, and calls published and not closed.

@@ -6,9 +6,13 @@
 //! bus with the reason from [`brygga_events::Rejection`]; the next event is processed.
 
 use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
-use brygga_events::subject::{inbound_call, inbound_organisation, registry_call, registry_organisation, Stream};
+use brygga_events::subject::{
+    inbound_call, inbound_organisation, inbound_recommendation, registry_call, registry_feedback,
+    registry_organisation, Stream,
+};
 use brygga_events::{
-    decode_message, types, CallV1, CloudEvent, Decoded, Inbound, OrganisationV1, RegistryCallV1, RegistryOrganisationV1,
+    decode_message, types, CallV1, CloudEvent, Decoded, Inbound, OrganisationV1, RegistryCallV1, RegistryFeedbackV1,
+    RegistryOrganisationV1, TargetRefV1,
 };
 use brygga_runtime::otlp::Hops;
 use brygga_store::outbox::OutboxEvent;
@@ -153,6 +157,7 @@ fn subject_fits(prefix: &str, subject: &str, d: &Decoded) -> Result<(), String> 
         types::CALL_PUBLISHED => inbound_call(prefix, "published"),
         types::CALL_UPDATED => inbound_call(prefix, "updated"),
         types::ORGANISATION_PREFERENCES_UPDATED => inbound_organisation(prefix, "preferences.updated"),
+        types::RECOMMENDATION_FEEDBACK => inbound_recommendation(prefix, "feedback"),
         _ => inbound_call(prefix, "closed"),
     };
     if subject == expected {
@@ -285,5 +290,29 @@ async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Appl
             )
         }
         Inbound::PreferencesUpdated(prefs) => (brygga_store::notifications::put_preferences(txn, prefs).await?, None),
+        Inbound::Feedback(f) => {
+            // A dismissed call is tied to the call as it stands now (its title, deadlines, programme).
+            let fingerprint = match &f.target {
+                brygga_domain::Target::Call(c) if f.kind.excludes() => {
+                    registry::call(txn, c).await?.map(|c| brygga_domain::feedback::call_fingerprint(&c))
+                }
+                _ => None,
+            };
+            let data = RegistryFeedbackV1 {
+                organisation_id: f.org_id.to_string(),
+                target: TargetRefV1 { kind: f.target.kind().to_owned(), id: f.target.id().to_owned() },
+                version: f.version,
+                excluded: f.kind.excludes(),
+                fingerprint: fingerprint.clone(),
+                caused_by,
+            };
+            let rec = brygga_domain::recommendation_id(&f.org_id, &f.target);
+            let id = format!("registry-feedback-{rec}-v{}", f.version);
+            let org = f.org_id.as_str();
+            (
+                brygga_store::feedback::put(txn, f, fingerprint).await?,
+                Some(envelope(id, types::REGISTRY_FEEDBACK, registry_feedback(p, org), org, data, d)?),
+            )
+        }
     })
 }

@@ -5,7 +5,7 @@ use crate::scope::Changed;
 use brygga_bus::{Delivery, Outcome};
 use brygga_domain::{Call, CallId, Index, OrgId, Organisation, Target};
 use brygga_events::trace::TraceContext;
-use brygga_events::{types, CloudEvent, RegistryCallV1, RegistryOrganisationV1};
+use brygga_events::{types, CloudEvent, RegistryCallV1, RegistryFeedbackV1, RegistryOrganisationV1};
 
 /// What one registry event does to the index.
 #[derive(Debug)]
@@ -14,6 +14,12 @@ pub(crate) enum Update {
     OrgRemoved(OrgId),
     Call(Box<Call>),
     CallClosed(CallId),
+    /// An organisation's feedback: the target excluded for it (with a call's fingerprint), or not.
+    Feedback {
+        org: OrgId,
+        target: Target,
+        excluded: Option<Option<String>>,
+    },
 }
 
 impl Update {
@@ -27,6 +33,8 @@ impl Update {
                 index.upsert_call(*c);
             }
             Self::CallClosed(id) => index.remove_call(&id),
+            Self::Feedback { org, target, excluded: Some(fingerprint) } => index.dismiss(&org, target, fingerprint),
+            Self::Feedback { org, target, excluded: None } => index.undismiss(&org, &target),
         }
     }
 }
@@ -73,6 +81,18 @@ pub(crate) fn decode(d: &Delivery) -> Result<Decoded, Outcome> {
             Ok(Decoded {
                 update,
                 changed: Changed { target: Target::Call(call_id), causes: vec![data.caused_by, env.id] },
+                trace,
+                accepted_at: env.time,
+            })
+        }
+        types::REGISTRY_FEEDBACK => {
+            let data: RegistryFeedbackV1 = serde_json::from_value(env.data).map_err(|e| reject(e.to_string()))?;
+            let (org, target) = data.read().map_err(reject)?;
+            let excluded = data.excluded.then_some(data.fingerprint);
+            Ok(Decoded {
+                update: Update::Feedback { org: org.clone(), target, excluded },
+                // The organisation is re-ranked from scratch (as when it changes itself).
+                changed: Changed { target: Target::Partner(org), causes: vec![data.caused_by, env.id] },
                 trace,
                 accepted_at: env.time,
             })

@@ -117,7 +117,11 @@ impl Matcher {
         let calls = registry::calls(store.db()).await?;
         let orgs = registry::organisations(store.db()).await?;
         info!(calls = calls.len(), organisations = orgs.len(), seen, "matching index loaded");
-        let index = Index::with(catalogue, ranker.clone(), calls, orgs);
+        let mut index = Index::with(catalogue, ranker.clone(), calls, orgs);
+        let dismissals = brygga_store::feedback::exclusions(store.db()).await?;
+        for (org, target, fingerprint) in dismissals {
+            index.dismiss(&org, target, fingerprint);
+        }
         let stamp = index.changes();
         let loaded_on = clock.today();
         Ok(Self {

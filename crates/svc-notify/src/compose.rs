@@ -25,11 +25,13 @@ pub struct Message {
 struct Words {
     new: &'static str,
     updated: &'static str,
+    withdrawn: &'static str,
     digest: &'static str,
     days_left: fn(u8) -> String,
     score: &'static str,
     deadline: &'static str,
     why: &'static str,
+    why_gone: &'static str,
     eligibility: &'static str,
     quote: &'static str,
     link: &'static str,
@@ -43,11 +45,13 @@ struct Words {
 const EN: Words = Words {
     new: "New recommendation",
     updated: "Updated recommendation",
+    withdrawn: "No longer open",
     digest: "recommendations for",
     days_left: |n| if n == 1 { "1 day left".into() } else { format!("{n} days left") },
     score: "Score",
     deadline: "Deadline",
     why: "Why it fits",
+    why_gone: "Why",
     eligibility: "Eligibility",
     quote: "From the text",
     link: "Read more",
@@ -61,11 +65,13 @@ const EN: Words = Words {
 const SV: Words = Words {
     new: "Ny rekommendation",
     updated: "Uppdaterad rekommendation",
+    withdrawn: "Inte längre aktuell",
     digest: "rekommendationer för",
     days_left: |n| if n == 1 { "1 dag kvar".into() } else { format!("{n} dagar kvar") },
     score: "Poäng",
     deadline: "Sista ansökningsdag",
     why: "Varför den passar",
+    why_gone: "Varför",
     eligibility: "Behörighet",
     quote: "Ur texten",
     link: "Läs mer",
@@ -104,6 +110,7 @@ fn heading(w: &Words, e: &Entry) -> String {
         MessageKind::Created => w.new.to_owned(),
         MessageKind::Updated => w.updated.to_owned(),
         MessageKind::Reminder(n) => (w.days_left)(n),
+        MessageKind::Withdrawn => w.withdrawn.to_owned(),
     };
     format!("{lead}: {}", e.rec.target.title)
 }
@@ -149,8 +156,9 @@ pub fn compose(language: Language, org_name: &str, entries: &[Entry]) -> Message
             let _ = write!(html, "<br>{}: <strong>{}</strong>", w.deadline, escape(d));
         }
         html.push_str("</p>\n");
-        let _ = writeln!(text, "\n{}: {}", w.why, r.explanation.summary);
-        let _ = writeln!(html, "<p><strong>{}:</strong> {}</p>", w.why, escape(&r.explanation.summary));
+        let why = if e.kind == MessageKind::Withdrawn { w.why_gone } else { w.why };
+        let _ = writeln!(text, "\n{why}: {}", r.explanation.summary);
+        let _ = writeln!(html, "<p><strong>{why}:</strong> {}</p>", escape(&r.explanation.summary));
         if !r.explanation.eligibility.is_empty() {
             let _ = writeln!(text, "\n{}:", w.eligibility);
             let _ = writeln!(html, "<p><strong>{}:</strong></p>\n<ul>", w.eligibility);

@@ -186,6 +186,12 @@ impl Notifier {
             events.iter().map(|r| r.organisation_id.clone()).collect::<HashSet<_>>().into_iter().collect();
         let updated: Vec<String> =
             events.iter().filter(|r| r.change == "updated").map(|r| r.recommendation_id.clone()).collect();
+        let gone: Vec<String> =
+            events.iter().filter(|r| r.change == "withdrawn").map(|r| r.recommendation_id.clone()).collect();
+        let kept = match brygga_store::feedback::kept(self.store.db(), &gone).await {
+            Ok(k) => k,
+            Err(e) => return failed(e),
+        };
         let audience = match Audience::of(&self.store, &orgs).await {
             Ok(a) => a,
             Err(e) => return failed(e),
@@ -213,7 +219,11 @@ impl Notifier {
                     }
                     last.remove(&r.recommendation_id);
                     withdrawn.push(r.recommendation_id.clone());
-                    continue;
+                    // Saved or applied for: the organisation hears that it is gone.
+                    if !kept.contains(&r.recommendation_id) {
+                        continue;
+                    }
+                    MessageKind::Withdrawn
                 }
             };
             let prefs = match audience.check(&r.organisation_id, &r.target.kind) {
@@ -223,6 +233,17 @@ impl Notifier {
                     continue;
                 }
             };
+            if kind == MessageKind::Withdrawn {
+                planned.push(Planned {
+                    id: format!("{}:{}:r{}", r.recommendation_id, kind.as_str(), r.revision),
+                    org_id: r.organisation_id.clone(),
+                    recommendation_id: r.recommendation_id.clone(),
+                    kind: kind.as_str(),
+                    due_at: now,
+                    data: serde_json::to_string(&r).unwrap_or_default(),
+                });
+                continue;
+            }
             let now_says = last_sent(&r);
             if kind == MessageKind::Updated
                 && !material_update(&self.rules, last.get(&r.recommendation_id), now_says.score, now_says.deadline)
@@ -356,7 +377,8 @@ impl Notifier {
         let mut messages: Vec<Vec<(Claimed, Entry)>> = Vec::new();
         let mut digest = Vec::new();
         for one in sendable {
-            let foldable = prefs.cadence != Cadence::Instant && !matches!(one.1.kind, MessageKind::Reminder(_));
+            let foldable =
+                prefs.cadence != Cadence::Instant && matches!(one.1.kind, MessageKind::Created | MessageKind::Updated);
             if foldable {
                 digest.push(one);
             } else {

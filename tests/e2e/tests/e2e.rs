@@ -33,6 +33,9 @@ use cloudevents_sdk::events_from_the_cloudevents_sdk_are_accepted_in_both_modes;
 #[path = "e2e/otlp.rs"]
 mod otlp;
 use otlp::the_hops_of_a_trace_are_exported_as_otlp_spans;
+#[path = "e2e/feedback.rs"]
+mod feedback;
+use feedback::dismissed_targets_are_withdrawn_and_stay_out_until_they_change;
 #[path = "e2e/notify.rs"]
 mod notify;
 use notify::{
@@ -756,5 +759,6 @@ on_both!(
     clock_jumps_around_deadlines_lose_and_double_nothing,
     notifications_go_by_email_once_and_never_without_consent,
     webhooks_are_signed_retried_after_5xx_and_dead_lettered_after_4xx,
-    digests_fold_a_week_and_reminders_come_14_7_and_1_days_before
+    digests_fold_a_week_and_reminders_come_14_7_and_1_days_before,
+    dismissed_targets_are_withdrawn_and_stay_out_until_they_change
 );

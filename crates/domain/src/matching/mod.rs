@@ -31,6 +31,7 @@
 //! A call or partner is recommended only when it shares at least one term with the
 //! organisation (its explanation names them); the bonuses rank among those.
 
+mod dismissals;
 mod docs;
 mod explain;
 mod postings;
@@ -230,6 +231,8 @@ pub struct Index {
     changes_since_learn: usize,
     /// Changes ever made (a stamp: equal stamps, equal index).
     changes: u64,
+    /// What each organisation dismissed (`dismissals.rs`).
+    dismissed: std::collections::HashMap<OrgId, dismissals::Dismissals>,
 }
 
 impl Index {
@@ -275,6 +278,7 @@ impl Index {
             org_postings: Postings::default(),
             changes_since_learn: 0,
             changes: 0,
+            dismissed: std::collections::HashMap::new(),
         };
         ix.rebuild();
         ix
@@ -338,6 +342,7 @@ impl Index {
         true
     }
     pub fn remove_org(&mut self, id: &OrgId) {
+        self.forget_dismissals(id);
         if self.drop_org(id) {
             self.changed();
         }

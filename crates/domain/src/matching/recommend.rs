@@ -39,8 +39,8 @@ impl Index {
         let cfg = &self.ranker;
         let Some(o) = self.orgs.get(org_id).filter(|o| o.org.consent.contact) else { return Vec::new() };
         match kind {
-            "mission" => rank(self.mission_recs(o, cfg), cfg.top_k_missions, cfg.floor),
-            "s3_area" => rank(self.area_recs(o, cfg), cfg.top_k_s3_areas, cfg.floor),
+            "mission" => rank(self.undismissed(org_id, self.mission_recs(o, cfg)), cfg.top_k_missions, cfg.floor),
+            "s3_area" => rank(self.undismissed(org_id, self.area_recs(o, cfg)), cfg.top_k_s3_areas, cfg.floor),
             "call" => rank(self.call_recs(o, today, cfg), cfg.top_k_calls, cfg.floor),
             "partner" => rank(self.partner_recs(o, cfg), cfg.top_k_partners, cfg.floor),
             _ => Vec::new(),
@@ -68,7 +68,8 @@ impl Index {
     ) -> Vec<Recommendation> {
         let cfg = &self.ranker;
         let Some(o) = self.orgs.get(org_id).filter(|o| o.org.consent.contact) else { return Vec::new() };
-        let mut recs: Vec<Recommendation> = held.into_iter().filter(|r| !new.contains(&r.target)).collect();
+        let mut recs: Vec<Recommendation> =
+            held.into_iter().filter(|r| !new.contains(&r.target) && !self.is_dismissed(org_id, &r.target)).collect();
         for (i, t) in new.iter().enumerate() {
             if new[..i].contains(t) {
                 continue; // named twice (two events of one entity in a batch): one entry
@@ -91,7 +92,7 @@ impl Index {
         let cfg = &self.ranker;
         let cos = self.org_postings.scores(&c.vec);
         self.touched_orgs(&cos)
-            .filter(|(o, _)| o.org.consent.contact)
+            .filter(|(o, _)| o.org.consent.contact && !self.dismissals(&o.org.id).is_some_and(|d| d.call(c)))
             .filter_map(|(o, cos)| {
                 let score = cfg.calibrate(cos + mission_bonus(&o.org, &c.call));
                 let eligible = || allows(&assess(&o.org, &c.call, today, o.org.preferred_language));
@@ -110,6 +111,7 @@ impl Index {
         let cos = self.org_postings.scores(&p.vec);
         self.touched_orgs(&cos)
             .filter(|(o, _)| o.org.consent.contact && !std::ptr::eq(*o, p))
+            .filter(|(o, _)| !self.dismissals(&o.org.id).is_some_and(|d| d.partner(&p.org.id)))
             .filter_map(|(o, cos)| {
                 let score = cfg.calibrate(partner_raw(cos, &o.org, &p.org));
                 (score >= cfg.floor).then_some((&o.org.id, score))
@@ -129,6 +131,9 @@ impl Index {
     /// and calls [`enters_top_k`] directly.
     pub fn enters(&self, org: &OrgId, target: &Target, held: &[(String, u8)], today: NaiveDate) -> bool {
         let Some(o) = self.orgs.get(org) else { return false };
+        if self.is_dismissed(org, target) {
+            return false;
+        }
         let cfg = &self.ranker;
         let score = match target {
             Target::Partner(p) => {
@@ -163,12 +168,13 @@ impl Index {
         let lang = org.preferred_language;
         // Score every call over the postings; explain only the few that will be recommended.
         let cos = self.call_postings.scores(&o.vec);
+        let dismissed = self.dismissals(&org.id);
         let mut scored: Vec<(u8, &CallEntry)> = cos
             .iter()
             .enumerate()
             .filter(|(_, c)| **c > 0.0)
             .filter_map(|(slot, c)| {
-                let e = self.calls.at(slot as u32)?;
+                let e = self.calls.at(slot as u32).filter(|e| !dismissed.is_some_and(|d| d.call(e)))?;
                 let score = cfg.calibrate(c + mission_bonus(org, &e.call));
                 (score >= cfg.floor && allows(&assess(org, &e.call, today, lang))).then_some((score, e))
             })
@@ -181,6 +187,9 @@ impl Index {
     /// the organisation may apply (the floor is the ranker's to apply).
     fn call_rec(&self, o: &OrgEntry, e: &CallEntry, today: NaiveDate) -> Option<Recommendation> {
         let (org, call) = (&o.org, &e.call);
+        if self.dismissals(&org.id).is_some_and(|d| d.call(e)) {
+            return None;
+        }
         let lang = org.preferred_language;
         let lines = assess(org, call, today, lang);
         let (cos, parts) = o.vec.dot(&e.vec, &self.terms);
@@ -296,9 +305,11 @@ impl Index {
     fn partner_recs(&self, o: &OrgEntry, cfg: &RankerConfig) -> Vec<Recommendation> {
         let org = &o.org;
         let cos = self.org_postings.scores(&o.vec);
+        let dismissed = self.dismissals(&org.id);
         let mut candidates: Vec<(u8, &OrgEntry)> = self
             .touched_orgs(&cos)
             .filter(|(p, _)| !std::ptr::eq(*p, o) && p.org.consent.partner_suggestions)
+            .filter(|(p, _)| !dismissed.is_some_and(|d| d.partner(&p.org.id)))
             .map(|(p, cos)| (cfg.calibrate(partner_raw(cos, org, &p.org)), p))
             .filter(|(score, _)| *score >= cfg.floor)
             .collect();
@@ -309,7 +320,10 @@ impl Index {
     /// The explained recommendation of one partner, if it may be suggested and shares a term.
     fn partner_rec(&self, o: &OrgEntry, p: &OrgEntry) -> Option<Recommendation> {
         let org = &o.org;
-        if p.org.id == org.id || !p.org.consent.partner_suggestions {
+        if p.org.id == org.id
+            || !p.org.consent.partner_suggestions
+            || self.dismissals(&org.id).is_some_and(|d| d.partner(&p.org.id))
+        {
             return None;
         }
         let lang = org.preferred_language;
@@ -340,6 +354,7 @@ impl Index {
         let gone_org = !self.orgs.contains_key(&rec.org_id);
         let reason = match &rec.target {
             _ if gone_org => ("organisationen är borttagen", "the organisation was removed"),
+            t if self.is_dismissed(&rec.org_id, t) => ("ni har avböjt den", "you dismissed it"),
             Target::Call(id) => match self.call(id) {
                 None => ("utlysningen är stängd eller borttagen", "the call was closed or removed"),
                 Some(c) if c.next_deadline(today).is_none() && c.final_deadline().is_some() => {

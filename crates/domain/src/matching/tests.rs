@@ -339,3 +339,50 @@ fn an_entry_bar_admits_exactly_what_ranking_would_keep() {
         }
     }
 }
+
+#[test]
+fn a_dismissed_call_is_not_recommended_again_until_it_changes_materially() {
+    let today = date("2026-08-17");
+    let cfg = RankerConfig { top_k_calls: 1, ..RankerConfig::default() };
+    let a = call("C-A", "Marine sensors for ocean monitoring", "2026-12-01");
+    let b = call("C-B", "Ocean sensors and marine data", "2026-12-01");
+    let o = org("o-1", OrgKind::Sme, "We build marine sensors for ocean monitoring.", Language::En);
+    let other = org("o-2", OrgKind::Sme, "We build marine sensors for ocean monitoring too.", Language::En);
+    let mut ix = Index::with(catalogue(), cfg, vec![a.clone(), b.clone()], vec![o.clone(), other.clone()]);
+    let calls = |ix: &Index| -> Vec<String> {
+        ix.recommend_kind(&o.id, "call", today).iter().map(|r| r.target.id().to_owned()).collect()
+    };
+    let first = calls(&ix);
+    assert_eq!(first.len(), 1);
+    let (top, next) = if first[0] == "C-A" { (&a, &b) } else { (&b, &a) };
+    let top_t = Target::Call(top.id.clone());
+    ix.dismiss(&o.id, top_t.clone(), Some(crate::feedback::call_fingerprint(top)));
+    // The slot goes to the next call, and every path agrees.
+    assert_eq!(calls(&ix), vec![next.id.to_string()]);
+    assert!(ix.is_dismissed(&o.id, &top_t));
+    assert!(!ix.enters(&o.id, &top_t, &[], today));
+    assert!(!ix.orgs_matching_call(&top.id, today).iter().any(|(id, _)| **id == o.id));
+    assert!(ix.orgs_matching_call(&top.id, today).iter().any(|(id, _)| **id == other.id), "others still get it");
+    let merged = ix.merge_kind(&o.id, "call", Vec::new(), std::slice::from_ref(&top_t), today);
+    assert!(!merged.iter().any(|r| r.target == top_t));
+    let recs = ix.recommend(&o.id, today);
+    let withdrawn = recs.iter().find(|r| r.target == top_t);
+    assert!(withdrawn.is_none());
+    // A new description is not a material change; a new deadline is.
+    let mut reworded = top.clone();
+    reworded.version = 2;
+    reworded.description = "Reworded scope.".into();
+    ix.upsert_call(reworded.clone());
+    assert!(ix.is_dismissed(&o.id, &top_t), "still dismissed after a rewording");
+    let mut moved = reworded;
+    moved.version = 3;
+    moved.deadlines = vec![date("2027-01-15")];
+    ix.upsert_call(moved);
+    assert!(!ix.is_dismissed(&o.id, &top_t), "a new deadline is a material change");
+    // Taken back: recommended again.
+    ix.dismiss(&o.id, Target::Partner(other.id.clone()), None);
+    assert!(!ix.recommend_kind(&o.id, "partner", today).iter().any(|r| r.target == Target::Partner(other.id.clone())));
+    assert!(!ix.orgs_matching_partner(&other.id).iter().any(|(id, _)| **id == o.id));
+    ix.undismiss(&o.id, &Target::Partner(other.id.clone()));
+    assert!(ix.recommend_kind(&o.id, "partner", today).iter().any(|r| r.target == Target::Partner(other.id.clone())));
+}

@@ -54,6 +54,7 @@ fn committed_examples_decode() {
         ("call.published.json", "call"),
         ("call.closed.json", "closed"),
         ("organisation.preferences.updated.json", "preferences"),
+        ("recommendation.feedback.json", "feedback"),
     ] {
         let bytes = std::fs::read(repo().join("schemas/examples").join(file)).expect("example exists");
         let d = decode(&bytes, DEFAULT_MAX_EVENT_BYTES).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -63,6 +64,7 @@ fn committed_examples_decode() {
             Inbound::CallClosed { .. } => "closed",
             Inbound::OrganisationRemoved { .. } => "removed",
             Inbound::PreferencesUpdated(_) => "preferences",
+            Inbound::Feedback(_) => "feedback",
         };
         assert_eq!(got, want, "{file}");
     }

@@ -429,6 +429,24 @@ pub(super) async fn digests_fold_a_week_and_reminders_come_14_7_and_1_days_befor
     assert_eq!(parse(&m[3]).1, "1 day left: Ocean sensors pilot");
     h.clock.set(date("2026-08-31"));
     assert_eq!(n.plan_reminders().await.expect("reminders"), 0);
+    // A call the organisation saved closes: it hears so, once.
+    let later = brygga_domain::Target::Call(brygga_domain::CallId::parse("CALL-LATER").expect("id"));
+    let rec = brygga_domain::recommendation_id(&brygga_domain::OrgId::parse("vecka").expect("id"), &later).to_string();
+    let saved = json!({"organisation_id": "vecka", "recommendation_id": rec, "version": 1, "feedback": "saved",
+                       "target": {"kind": "call", "id": "CALL-LATER"}});
+    let subject = subject::inbound_recommendation(h.p(), "feedback");
+    h.publish(&subject, "fb-vecka-later", types::RECOMMENDATION_FEEDBACK, saved).await;
+    h.settle().await;
+    let closed = json!({"id": "CALL-LATER", "version": 2});
+    h.publish(&subject::inbound_call(h.p(), "closed"), "ev-close-later", types::CALL_CLOSED, closed).await;
+    h.settle().await;
+    let m = sink.wait_for(5).await;
+    let (_, subject_line, text, _) = parse(&m[4]);
+    assert_eq!(subject_line, "No longer open: Ocean technology testing sites");
+    // The reason is the matcher's, in the organisation's preferred language (Swedish here).
+    assert!(text.contains("Why: utlysningen är stängd"), "{text}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.mails().len(), 5, "the closing of a call it did not save is not announced");
     h.cancel.cancel();
     task.await.expect("task").expect("notify ended cleanly");
     h.stop().await;
