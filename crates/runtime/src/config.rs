@@ -225,6 +225,61 @@ impl NotifySettings {
     }
 }
 
+/// One advisor who may sign in to the advisor page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdvisorSetting {
+    pub name: String,
+    /// Argon2 PHC string from `brygga hash-password` (never the password itself).
+    pub password_hash: String,
+}
+
+/// The advisor web page (`serve`, when `web.addr` is set).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSettings {
+    /// Where the page answers (e.g. `0.0.0.0:8081`), apart from the operator endpoints; none: off.
+    pub addr: Option<std::net::SocketAddr>,
+    /// Who may sign in (required with `addr`).
+    pub advisors: Vec<AdvisorSetting>,
+    /// The key sessions and CSRF tokens are signed with; prefer `session_key_file`.
+    #[serde(serialize_with = "masked")]
+    pub session_key: Option<SecretString>,
+    pub session_key_file: Option<PathBuf>,
+    /// How long a sign-in lasts, in seconds.
+    pub session_ttl_secs: u64,
+    /// Session cookies only over HTTPS (turn off only for a page on localhost over HTTP).
+    pub secure_cookies: bool,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            addr: None,
+            advisors: Vec::new(),
+            session_key: None,
+            session_key_file: None,
+            session_ttl_secs: 8 * 3_600,
+            secure_cookies: true,
+        }
+    }
+}
+
+impl WebSettings {
+    /// The session key: `session_key`, else the contents of `session_key_file` (trimmed).
+    pub fn key(&self) -> Result<Option<SecretString>, ConfigError> {
+        if let Some(s) = &self.session_key {
+            return Ok(Some(s.clone()));
+        }
+        match &self.session_key_file {
+            Some(f) => std::fs::read_to_string(f)
+                .map(|s| Some(SecretString::from(s.trim().to_owned())))
+                .map_err(|e| ConfigError::Invalid(format!("web.session_key_file {}: {e}", f.display()))),
+            None => Ok(None),
+        }
+    }
+}
+
 fn masked<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         Some(_) => s.serialize_some(crate::secret::MASK),
@@ -266,6 +321,8 @@ pub struct Config {
     pub matcher: MatcherSettings,
     /// The notification service.
     pub notify: NotifySettings,
+    /// The advisor web page.
+    pub web: WebSettings,
     /// How often the matcher re-checks deadlines, in seconds.
     pub sweep_interval_secs: u64,
     /// How often the outbox relay looks for unpublished rows, in milliseconds.
@@ -306,6 +363,7 @@ impl Default for Config {
             ranker: RankerConfig::default(),
             matcher: MatcherSettings::default(),
             notify: NotifySettings::default(),
+            web: WebSettings::default(),
             sweep_interval_secs: 300,
             outbox_poll_ms: 200,
             outbox_retention_secs: 3_600,
@@ -374,6 +432,17 @@ impl Config {
         }
         if self.matcher.lease_ttl_secs < 3 {
             return bad(format!("matcher.lease_ttl_secs {} must be at least 3", self.matcher.lease_ttl_secs));
+        }
+        if self.web.addr.is_some() {
+            if self.web.advisors.is_empty() {
+                return bad("web.addr is set but web.advisors is empty: nobody could sign in".into());
+            }
+            if self.web.session_key.is_none() && self.web.session_key_file.is_none() {
+                return bad("web.addr is set but neither web.session_key nor web.session_key_file".into());
+            }
+            if let Some(a) = self.web.advisors.iter().find(|a| !a.password_hash.starts_with("$argon2")) {
+                return bad(format!("web.advisors: {:?} has no Argon2 password_hash (brygga hash-password)", a.name));
+            }
         }
         if self.notify.max_attempts < 1 {
             return bad("notify.max_attempts must be at least 1".into());

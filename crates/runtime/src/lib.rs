@@ -13,8 +13,8 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use config::{
-    Config, ConfigError, ConsumerSettings, LogFormat, MatcherSettings, NatsSettings, NotifySettings, Storage,
-    StreamSettings,
+    AdvisorSetting, Config, ConfigError, ConsumerSettings, LogFormat, MatcherSettings, NatsSettings, NotifySettings,
+    Storage, StreamSettings, WebSettings,
 };
 pub use nats_server::{NatsServer, NatsServerError};
 pub use secrecy::{ExposeSecret, SecretString};

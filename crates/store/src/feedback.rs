@@ -90,3 +90,8 @@ pub async fn erase(db: &impl ConnectionTrait, org: &OrgId) -> Result<(), StoreEr
     fb::Entity::delete_many().filter(fb::Column::OrgId.eq(org.as_str())).exec(db).await?;
     Ok(())
 }
+
+/// The version of the feedback stored for a recommendation, if any (the next one is higher).
+pub async fn version_of(db: &impl ConnectionTrait, rec: &str) -> Result<Option<u64>, StoreError> {
+    Ok(fb::Entity::find_by_id(rec).one(db).await?.map(|r| u64::try_from(r.version).unwrap_or(0)))
+}

@@ -5,6 +5,7 @@ mod cluster;
 mod faults;
 mod permissions;
 mod replicas;
+mod web;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
