@@ -28,6 +28,10 @@ pub struct DemoArgs {
     /// Where the demo keeps its SQLite file and NATS store (emptied at start).
     #[arg(long, default_value = ".brygga/demo")]
     pub data_dir: PathBuf,
+    /// Afterwards, serve the advisor page on this address (default 127.0.0.1:8081) with a
+    /// one-run advisor, until Ctrl-C.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8081")]
+    pub serve: Option<std::net::SocketAddr>,
 }
 
 pub async fn run(mut cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
@@ -80,6 +84,20 @@ pub async fn run(mut cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
     let [i_ok, i_retry, i_dead, _] = app.ingest_stats.get();
     let [m_ok, m_retry, m_dead, _] = app.matcher_stats.get();
     println!("Counters: ingest acked {i_ok}, retried {i_retry}, dead-lettered {i_dead}; matcher acked {m_ok}, retried {m_retry}, dead-lettered {m_dead}.");
+    if let Some(addr) = args.serve {
+        // A one-run advisor: a fresh password and session key, printed here and kept nowhere.
+        let password = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let salt: [u8; 16] = *uuid::Uuid::new_v4().as_bytes();
+        let hash = brygga_svc_web::auth::hash_password(&password, &salt).map_err(anyhow::Error::msg)?;
+        let advisor = brygga_svc_web::auth::Advisor { name: "demo".into(), password_hash: hash };
+        let key = uuid::Uuid::new_v4().as_bytes().to_vec();
+        let auth = brygga_svc_web::auth::Auth::new(vec![advisor], key, 8 * 3_600, false);
+        let stop = brygga_runtime::shutdown::on_signal();
+        let web = crate::web::page(&cfg, &app, auth, Arc::new(FixedClock::on(as_of)));
+        let bound = crate::web::serve(web, addr, stop.clone()).await?;
+        println!("\nAdvisor page: http://{bound}/advisor (sign in as demo, password {password}; this run only). Ctrl-C stops.");
+        stop.cancelled().await;
+    }
     let (nats, db) = (app.nats_url.clone(), app.database.clone());
     app.stop(Duration::from_secs(cfg.shutdown_timeout_secs)).await?;
     println!(

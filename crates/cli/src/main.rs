@@ -11,6 +11,7 @@ mod health;
 mod http;
 mod import;
 mod metrics;
+mod web;
 
 use anyhow::Context;
 use app::Role;
@@ -151,51 +152,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Serves the advisor page on `addr` until `cancel`; returns the bound address.
-async fn advisor_page(
-    cfg: &Config,
-    app: &app::App,
-    addr: std::net::SocketAddr,
-    cancel: tokio_util::sync::CancellationToken,
-) -> anyhow::Result<std::net::SocketAddr> {
-    use brygga_runtime::ExposeSecret;
-    let key = cfg.web.key()?.ok_or_else(|| anyhow::anyhow!("web.session_key is not set"))?;
-    let advisors = cfg
-        .web
-        .advisors
-        .iter()
-        .map(|a| brygga_svc_web::auth::Advisor { name: a.name.clone(), password_hash: a.password_hash.clone() })
-        .collect();
-    let ttl = i64::try_from(cfg.web.session_ttl_secs).unwrap_or(i64::MAX);
-    let auth =
-        brygga_svc_web::auth::Auth::new(advisors, key.expose_secret().as_bytes().to_vec(), ttl, cfg.web.secure_cookies);
-    let clock: Arc<dyn Clock> = match cfg.as_of {
-        Some(d) => Arc::new(FixedClock::on(d)),
-        None => Arc::new(SystemClock),
-    };
-    let web = brygga_svc_web::Web {
-        store: app.store.clone(),
-        nats: app.bus.jetstream().clone(),
-        prefix: cfg.prefix.clone(),
-        catalogue: brygga_domain::Catalogue::shipped().0,
-        auth,
-        clock,
-    };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on web.addr {addr}: {e}"))?;
-    let bound = listener.local_addr()?;
-    let router = brygga_svc_web::router(Arc::new(web));
-    tokio::spawn(async move {
-        let served =
-            axum::serve(listener, router).with_graceful_shutdown(async move { cancel.cancelled().await }).await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "the advisor page stopped");
-        }
-    });
-    Ok(bound)
-}
-
 async fn serve(cfg: Config, role: Role) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = match cfg.as_of {
         Some(d) => Arc::new(FixedClock::on(d)),
@@ -240,7 +196,7 @@ async fn serve(cfg: Config, role: Role) -> anyhow::Result<()> {
     });
     let web = match cfg.web.addr {
         Some(addr) => {
-            let bound = advisor_page(&cfg, &app, addr, cancel.clone()).await?;
+            let bound = web::serve(web::configured(&cfg, &app)?, addr, cancel.clone()).await?;
             format!("; advisor page http://{bound}/advisor")
         }
         None => String::new(),

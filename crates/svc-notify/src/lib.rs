@@ -17,7 +17,7 @@
 //!   exponential backoff, the last failure and permanent ones are dead-lettered on
 //!   `{prefix}.dlq.v1.notify`.
 //!
-//! The rules themselves are pure, in `brygga_domain::notify`; the messages in [`compose`];
+//! The rules themselves are pure, in `brygga_domain::notify`; the messages in [`mod@compose`];
 //! the channels and the webhook signature in [`deliver`].
 
 pub mod compose;
