@@ -217,6 +217,7 @@ fn notifier(
         channels,
         max_attempts: n.max_attempts,
         stats: Arc::default(),
+        links: cfg.links.links()?,
     };
     let timing = brygga_svc_notify::Timing {
         poll: Duration::from_millis(n.poll_ms),

@@ -93,7 +93,7 @@ pub async fn run(mut cfg: Config, args: DemoArgs) -> anyhow::Result<()> {
         let key = uuid::Uuid::new_v4().as_bytes().to_vec();
         let auth = brygga_svc_web::auth::Auth::new(vec![advisor], key, 8 * 3_600, false);
         let stop = brygga_runtime::shutdown::on_signal();
-        let web = crate::web::page(&cfg, &app, auth, Arc::new(FixedClock::on(as_of)));
+        let web = crate::web::page(&cfg, &app, auth, Arc::new(FixedClock::on(as_of)))?;
         let bound = crate::web::serve(web, addr, stop.clone()).await?;
         println!("\nAdvisor page: http://{bound}/advisor (sign in as demo, password {password}; this run only). Ctrl-C stops.");
         stop.cancelled().await;

@@ -25,19 +25,20 @@ pub fn configured(cfg: &Config, app: &App) -> anyhow::Result<Web> {
         Some(d) => Arc::new(FixedClock::on(d)),
         None => Arc::new(SystemClock),
     };
-    Ok(page(cfg, app, auth, clock))
+    page(cfg, app, auth, clock)
 }
 
-/// The page for `app` with `auth` and `clock`.
-pub fn page(cfg: &Config, app: &App, auth: Auth, clock: Arc<dyn Clock>) -> Web {
-    Web {
+/// The page for `app` with `auth` and `clock` (and the organisations' links, `links.*`).
+pub fn page(cfg: &Config, app: &App, auth: Auth, clock: Arc<dyn Clock>) -> anyhow::Result<Web> {
+    Ok(Web {
         store: app.store.clone(),
         nats: app.bus.jetstream().clone(),
         prefix: cfg.prefix.clone(),
         catalogue: brygga_domain::Catalogue::shipped().0,
         auth,
         clock,
-    }
+        links: cfg.links.links()?,
+    })
 }
 
 /// Serves `web` on `addr` until `cancel`; returns the bound address.

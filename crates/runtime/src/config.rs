@@ -225,6 +225,42 @@ impl NotifySettings {
     }
 }
 
+/// Signed links for organisations (`links.rs`): in notifications, honoured by the advisor page's
+/// `/o/<token>` routes. Both sides need the same key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LinkSettings {
+    /// The advisor page as the public reaches it (`https://brygga.example.se`); none: no links.
+    pub base_url: Option<String>,
+    /// The key links are signed with; prefer `key_file`.
+    #[serde(serialize_with = "masked")]
+    pub key: Option<SecretString>,
+    pub key_file: Option<PathBuf>,
+    /// How long a link works, in days.
+    pub ttl_days: u64,
+}
+
+impl Default for LinkSettings {
+    fn default() -> Self {
+        Self { base_url: None, key: None, key_file: None, ttl_days: 60 }
+    }
+}
+
+impl LinkSettings {
+    /// The links, when a base URL and a key are set.
+    pub fn links(&self) -> Result<Option<crate::links::Links>, ConfigError> {
+        let key = match (&self.key, &self.key_file) {
+            (Some(k), _) => k.expose_secret().to_owned(),
+            (None, Some(f)) => std::fs::read_to_string(f)
+                .map(|s| s.trim().to_owned())
+                .map_err(|e| ConfigError::Invalid(format!("links.key_file {}: {e}", f.display())))?,
+            (None, None) => return Ok(None),
+        };
+        let ttl = i64::try_from(self.ttl_days.saturating_mul(86_400)).unwrap_or(i64::MAX);
+        Ok(self.base_url.as_deref().map(|b| crate::links::Links::new(key.into_bytes(), b, ttl)))
+    }
+}
+
 /// One advisor who may sign in to the advisor page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -323,6 +359,8 @@ pub struct Config {
     pub notify: NotifySettings,
     /// The advisor web page.
     pub web: WebSettings,
+    /// Signed links for organisations.
+    pub links: LinkSettings,
     /// How often the matcher re-checks deadlines, in seconds.
     pub sweep_interval_secs: u64,
     /// How often the outbox relay looks for unpublished rows, in milliseconds.
@@ -364,6 +402,7 @@ impl Default for Config {
             matcher: MatcherSettings::default(),
             notify: NotifySettings::default(),
             web: WebSettings::default(),
+            links: LinkSettings::default(),
             sweep_interval_secs: 300,
             outbox_poll_ms: 200,
             outbox_retention_secs: 3_600,
@@ -442,6 +481,11 @@ impl Config {
             }
             if let Some(a) = self.web.advisors.iter().find(|a| !a.password_hash.starts_with("$argon2")) {
                 return bad(format!("web.advisors: {:?} has no Argon2 password_hash (brygga hash-password)", a.name));
+            }
+        }
+        if let Some(b) = &self.links.base_url {
+            if !(b.starts_with("https://") || b.starts_with("http://")) {
+                return bad(format!("links.base_url {b:?} must be an https (or http) URL"));
             }
         }
         if self.notify.max_attempts < 1 {

@@ -6,6 +6,7 @@
 //! No domain logic lives here.
 
 mod config;
+pub mod links;
 pub mod nats_server;
 pub mod otlp;
 pub mod secret;
@@ -13,8 +14,8 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use config::{
-    AdvisorSetting, Config, ConfigError, ConsumerSettings, LogFormat, MatcherSettings, NatsSettings, NotifySettings,
-    Storage, StreamSettings, WebSettings,
+    AdvisorSetting, Config, ConfigError, ConsumerSettings, LinkSettings, LogFormat, MatcherSettings, NatsSettings,
+    NotifySettings, Storage, StreamSettings, WebSettings,
 };
 pub use nats_server::{NatsServer, NatsServerError};
 pub use secrecy::{ExposeSecret, SecretString};

@@ -12,6 +12,22 @@ use std::fmt::Write as _;
 pub struct Entry {
     pub kind: MessageKind,
     pub rec: RecommendationV1,
+    /// One-click feedback links (signed), when links are configured.
+    pub actions: Option<Actions>,
+}
+
+/// Signed links about one recommendation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actions {
+    pub dismiss: String,
+    pub save: String,
+}
+
+/// Signed links about the organisation: its own page, and stopping every message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Footer {
+    pub page: String,
+    pub opt_out: String,
 }
 
 /// A composed message.
@@ -40,6 +56,10 @@ struct Words {
     unknown: &'static str,
     kinds: [(&'static str, &'static str); 4],
     footer: &'static str,
+    dismiss: &'static str,
+    save: &'static str,
+    page: &'static str,
+    opt_out: &'static str,
 }
 
 const EN: Words = Words {
@@ -59,6 +79,10 @@ const EN: Words = Words {
     missed: "not met",
     unknown: "unknown, please check",
     kinds: [("call", "Call"), ("mission", "EU Mission"), ("s3_area", "Smart specialisation area"), ("partner", "Possible partner")],
+    dismiss: "Not for us",
+    save: "Save",
+    page: "All your recommendations",
+    opt_out: "Stop these messages",
     footer: "You receive this because your organisation asked Brygga, Region Blekinge's matching service, for recommendations. To change how often you hear from us, or to stop, update your notification preferences or ask your regional innovation advisor.",
 };
 
@@ -79,6 +103,10 @@ const SV: Words = Words {
     missed: "ej uppfyllt",
     unknown: "okänt, kontrollera",
     kinds: [("call", "Utlysning"), ("mission", "EU-mission"), ("s3_area", "Smart specialiseringsområde"), ("partner", "Möjlig partner")],
+    dismiss: "Inte för oss",
+    save: "Spara",
+    page: "Alla era rekommendationer",
+    opt_out: "Sluta skicka",
     footer: "Du får detta eftersom din organisation har bett Brygga, Region Blekinges matchningstjänst, om rekommendationer. Vill du ändra hur ofta du hör av oss, eller sluta, uppdatera dina aviseringsinställningar eller kontakta din innovationsrådgivare i regionen.",
 };
 
@@ -128,7 +156,7 @@ fn status_label(w: &Words, status: &str) -> &'static str {
 }
 
 /// A message about `entries` (one, or a digest of several) for organisation `org_name`.
-pub fn compose(language: Language, org_name: &str, entries: &[Entry]) -> Message {
+pub fn compose(language: Language, org_name: &str, entries: &[Entry], footer: Option<&Footer>) -> Message {
     let w = words(language);
     let subject = match entries {
         [one] => heading(w, one),
@@ -177,10 +205,33 @@ pub fn compose(language: Language, org_name: &str, entries: &[Entry]) -> Message
             let _ = writeln!(text, "\n{}: {u}", w.link);
             let _ = writeln!(html, "<p><a href=\"{}\">{}</a></p>", escape(u), w.link);
         }
+        if let Some(a) = &e.actions {
+            let _ = writeln!(text, "{}: {}\n{}: {}", w.save, a.save, w.dismiss, a.dismiss);
+            let _ = writeln!(
+                html,
+                "<p><a href=\"{}\">{}</a> · <a href=\"{}\">{}</a></p>",
+                escape(&a.save),
+                w.save,
+                escape(&a.dismiss),
+                w.dismiss
+            );
+        }
         text.push('\n');
     }
     let _ = writeln!(text, "--\n{}", w.footer);
-    let _ = write!(html, "<hr>\n<p><small>{}</small></p>\n</body></html>\n", escape(w.footer));
+    let _ = writeln!(html, "<hr>\n<p><small>{}</small></p>", escape(w.footer));
+    if let Some(f) = footer {
+        let _ = writeln!(text, "{}: {}\n{}: {}", w.page, f.page, w.opt_out, f.opt_out);
+        let _ = writeln!(
+            html,
+            "<p><small><a href=\"{}\">{}</a> · <a href=\"{}\">{}</a></small></p>",
+            escape(&f.page),
+            w.page,
+            escape(&f.opt_out),
+            w.opt_out
+        );
+    }
+    html.push_str("</body></html>\n");
     Message { subject, text, html }
 }
 
@@ -229,7 +280,14 @@ mod tests {
 
     #[test]
     fn a_swedish_message_carries_the_explanation_the_unknowns_and_the_link() {
-        let m = compose(Language::Sv, "Marin AB", &[Entry { kind: MessageKind::Created, rec: rec("Havet & kusten") }]);
+        let actions = Some(Actions { dismiss: "https://b.se/o/d".into(), save: "https://b.se/o/s".into() });
+        let footer = Footer { page: "https://b.se/o/p".into(), opt_out: "https://b.se/o/x".into() };
+        let entry = Entry { kind: MessageKind::Created, rec: rec("Havet & kusten"), actions };
+        let m = compose(Language::Sv, "Marin AB", &[entry], Some(&footer));
+        for link in ["Spara: https://b.se/o/s", "Inte för oss: https://b.se/o/d", "Sluta skicka: https://b.se/o/x"] {
+            assert!(m.text.contains(link), "{link}");
+        }
+        assert!(m.html.contains("<a href=\"https://b.se/o/p\">Alla era rekommendationer</a>"));
         assert_eq!(m.subject, "Ny rekommendation: Havet & kusten");
         for part in [
             "Poäng 71/100",
@@ -250,13 +308,13 @@ mod tests {
 
     #[test]
     fn reminders_and_digests_say_what_they_are_in_english() {
-        let one = compose(Language::En, "Marin AB", &[Entry { kind: MessageKind::Reminder(7), rec: rec("Ocean") }]);
+        let e = |kind, title: &str| Entry { kind, rec: rec(title), actions: None };
+        let one = compose(Language::En, "Marin AB", &[e(MessageKind::Reminder(7), "Ocean")], None);
         assert_eq!(one.subject, "7 days left: Ocean");
-        let last = compose(Language::En, "Marin AB", &[Entry { kind: MessageKind::Reminder(1), rec: rec("Ocean") }]);
+        let last = compose(Language::En, "Marin AB", &[e(MessageKind::Reminder(1), "Ocean")], None);
         assert_eq!(last.subject, "1 day left: Ocean");
-        let entries =
-            [Entry { kind: MessageKind::Created, rec: rec("A") }, Entry { kind: MessageKind::Updated, rec: rec("B") }];
-        let digest = compose(Language::En, "Marin AB", &entries);
+        let entries = [e(MessageKind::Created, "A"), e(MessageKind::Updated, "B")];
+        let digest = compose(Language::En, "Marin AB", &entries, None);
         assert_eq!(digest.subject, "Brygga: 2 recommendations for Marin AB");
         assert!(digest.text.contains("New recommendation: A") && digest.text.contains("Updated recommendation: B"));
         assert!(digest.text.contains("[unknown, please check]"));

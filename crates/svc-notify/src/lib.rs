@@ -34,6 +34,7 @@ use brygga_domain::notify::{
 use brygga_domain::{Clock, Language};
 use brygga_events::subject::{dead_letter, recommendation, Stream};
 use brygga_events::{decode_recommendation, types, CloudEvent, DeadLetterV1, RecommendationV1};
+use brygga_runtime::links::Action;
 use brygga_store::notifications::{self as rows, Addressee, Claimed, Ended, Planned};
 use brygga_store::{recommendations, Store, StoreError, TransactionTrait};
 use compose::{compose, Entry};
@@ -65,6 +66,8 @@ pub struct Notifier {
     /// Attempts before a message is dead-lettered.
     pub max_attempts: u32,
     pub stats: Arc<NotifyStats>,
+    /// Signed links for the organisation (its page, feedback, opt-out), when configured.
+    pub links: Option<brygga_runtime::links::Links>,
 }
 
 /// How often the loops run.
@@ -364,7 +367,17 @@ impl Notifier {
                 continue;
             };
             match audience.check(org, &rec.target.kind) {
-                Ok(_) => sendable.push((c, Entry { kind, rec })),
+                Ok(_) => {
+                    let actions = self.links.as_ref().filter(|_| kind != MessageKind::Withdrawn).map(|l| {
+                        let now = self.clock.now().timestamp();
+                        let rid = &rec.recommendation_id;
+                        compose::Actions {
+                            dismiss: l.link(org, Action::Dismiss, rid, now),
+                            save: l.link(org, Action::Save, rid, now),
+                        }
+                    });
+                    sendable.push((c, Entry { kind, rec, actions }))
+                }
                 Err(s) => {
                     // Consent or preferences changed after it was planned: not sent, ever.
                     rows::finish(db, &[c.id], &Ended::Suppressed { reason: s.as_str().into() }).await?;
@@ -408,7 +421,13 @@ impl Notifier {
         let language = prefs.language.unwrap_or_else(|| {
             Language::parse(entries.first().map_or("en", |e| e.rec.explanation.language.as_str())).unwrap_or_default()
         });
-        let message = compose(language, &addressee.name, &entries);
+        let now = self.clock.now().timestamp();
+        let org = prefs.org_id.as_str();
+        let footer = self.links.as_ref().map(|l| compose::Footer {
+            page: l.link(org, Action::Page, "", now),
+            opt_out: l.link(org, Action::OptOut, "", now),
+        });
+        let message = compose(language, &addressee.name, &entries, footer.as_ref());
         let message_id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, ids.join("\n").as_bytes()).to_string();
         let kind = match entries.as_slice() {
             [one] => one.kind.as_str(),

@@ -11,6 +11,7 @@
 //! (what the recommendation stream announced) and writes only through the bus.
 
 pub mod auth;
+mod org_link;
 pub mod pages;
 
 use auth::{Auth, COOKIE};
@@ -38,6 +39,8 @@ pub struct Web {
     pub catalogue: Catalogue,
     pub auth: Auth,
     pub clock: Arc<dyn Clock>,
+    /// Signed links for organisations (`/o/<token>`), when configured.
+    pub links: Option<brygga_runtime::links::Links>,
 }
 
 /// The page's routes, all under `/advisor`.
@@ -50,11 +53,12 @@ pub fn router(web: Arc<Web>) -> Router {
         .route("/advisor/org/{id}", get(org_page))
         .route("/advisor/org/{id}/feedback", post(send_feedback))
         .route("/advisor/target/{kind}/{id}", get(target_page))
+        .route("/o/{token}", get(org_link::show).post(org_link::act))
         .with_state(web)
 }
 
 /// The language of a request: `?lang=` (remembered in a cookie), the cookie, else Swedish.
-fn language(headers: &HeaderMap, asked: Option<&str>) -> (Language, Option<String>) {
+pub(crate) fn language(headers: &HeaderMap, asked: Option<&str>) -> (Language, Option<String>) {
     if let Some(l) = asked.and_then(Language::parse) {
         let code = if l == Language::Sv { "sv" } else { "en" };
         return (l, Some(format!("brygga_lang={code}; Path=/advisor; SameSite=Strict; Max-Age=31536000")));
@@ -102,7 +106,7 @@ fn to_login() -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, "/advisor/login")]).into_response()
 }
 
-fn unavailable(e: &StoreError) -> Response {
+pub(crate) fn unavailable(e: &StoreError) -> Response {
     tracing::warn!(error = %e, "advisor page: the database did not answer");
     (
         StatusCode::SERVICE_UNAVAILABLE,
@@ -188,7 +192,7 @@ fn t2(l: Language, sv: &str, en: &str) -> String {
     if l == Language::Sv { sv } else { en }.to_owned()
 }
 
-fn kind_label(l: Language, kind: &str) -> &'static str {
+pub(crate) fn kind_label(l: Language, kind: &str) -> &'static str {
     match kind {
         "mission" => t(l, "EU-mission", "EU Mission"),
         "s3_area" => t(l, "Smart specialisering", "Smart specialisation"),
@@ -362,7 +366,7 @@ async fn orgs(State(w): State<Arc<Web>>, headers: HeaderMap, Query(f): Query<Fil
 }
 
 /// One recommendation's explanation: summary, eligibility (unknowns marked), quote.
-fn explained(l: Language, p: &Published) -> String {
+pub(crate) fn explained(l: Language, p: &Published) -> String {
     let e = &p.rec.explanation;
     let mut s = format!("<p>{}</p>", esc(&e.summary));
     if !e.eligibility.is_empty() {
@@ -500,47 +504,71 @@ async fn send_feedback(
     if !w.auth.csrf_ok(&s.value, &f.csrf) {
         return (StatusCode::FORBIDDEN, "forbidden").into_response();
     }
-    let version = match feedback::version_of(w.store.db(), &f.recommendation_id).await {
+    let target = TargetRefV1 { kind: f.target_kind, id: f.target_id };
+    if let Err(r) = publish_feedback(&w, &id, f.recommendation_id, target, f.feedback).await {
+        return r;
+    }
+    let to = format!("/advisor/org/{}?sent=1", url(&id));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+}
+
+/// Publishes `kind` feedback of `org` on a recommendation as the next version after the stored
+/// one, refused first as ingest would refuse it (the one decode path).
+pub(crate) async fn publish_feedback(
+    w: &Web,
+    org: &str,
+    recommendation_id: String,
+    target: TargetRefV1,
+    kind: String,
+) -> Result<(), Response> {
+    let version = match feedback::version_of(w.store.db(), &recommendation_id).await {
         Ok(v) => v.unwrap_or(0) + 1,
-        Err(e) => return unavailable(&e),
+        Err(e) => return Err(unavailable(&e)),
     };
     let data = FeedbackV1 {
-        organisation_id: id.clone(),
-        recommendation_id: f.recommendation_id,
-        target: TargetRefV1 { kind: f.target_kind, id: f.target_id },
+        organisation_id: org.to_owned(),
+        recommendation_id,
+        target,
         version,
-        feedback: f.feedback,
+        feedback: kind,
         reason: None,
     };
-    // The one decode path: refused here as ingest would refuse it, every field named.
     if let Err(e) = data.clone().into_domain() {
-        return (StatusCode::BAD_REQUEST, e.to_string()).into_response();
+        return Err((StatusCode::BAD_REQUEST, e.to_string()).into_response());
     }
+    publish(w, &subject::inbound_recommendation(&w.prefix, "feedback"), types::RECOMMENDATION_FEEDBACK, org, data).await
+}
+
+/// Publishes an inbound event as any integrator would (awaiting the PubAck).
+pub(crate) async fn publish<T: serde::Serialize>(
+    w: &Web,
+    subject: &str,
+    ty: &str,
+    org: &str,
+    data: T,
+) -> Result<(), Response> {
     let ev = CloudEvent::new(
         uuid::Uuid::new_v4().to_string(),
         "urn:brygga:web",
-        types::RECOMMENDATION_FEEDBACK,
-        Some(id.clone()),
+        ty,
+        Some(org.to_owned()),
         w.clock.now(),
         data,
     );
     let Ok(body) = serde_json::to_vec(&ev) else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "encoding").into_response();
+        return Err((StatusCode::INTERNAL_SERVER_ERROR, "encoding").into_response());
     };
     let mut h = async_nats::HeaderMap::new();
     h.insert("Nats-Msg-Id", ev.id.as_str());
     h.insert("Content-Type", brygga_events::CONTENT_TYPE);
-    let subject = subject::inbound_recommendation(&w.prefix, "feedback");
-    let sent = match w.nats.publish_with_headers(subject, h, body.into()).await {
+    let sent = match w.nats.publish_with_headers(subject.to_owned(), h, body.into()).await {
         Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
-    if let Err(e) = sent {
-        tracing::warn!(error = %e, "advisor page: the feedback could not be published");
-        return (StatusCode::SERVICE_UNAVAILABLE, "the bus is unavailable; try again").into_response();
-    }
-    let to = format!("/advisor/org/{}?sent=1", url(&id));
-    (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+    sent.map_err(|e| {
+        tracing::warn!(error = %e, "advisor page: an event could not be published");
+        (StatusCode::SERVICE_UNAVAILABLE, "the bus is unavailable; try again").into_response()
+    })
 }
 
 async fn target_page(

@@ -51,7 +51,8 @@ async fn an_advisor_signs_in_follows_a_mission_and_dismisses_a_recommendation_in
         &config,
         format!(
             "[web]\naddr = \"127.0.0.1:{web_port}\"\nsession_key = \"a session key for the test\"\nsecure_cookies = false\n\
-             [[web.advisors]]\nname = \"rådgivare\"\npassword_hash = \"{hashed}\"\n"
+             [[web.advisors]]\nname = \"rådgivare\"\npassword_hash = \"{hashed}\"\n\
+             [links]\nbase_url = \"http://127.0.0.1:{web_port}\"\nkey = \"a link key for the test\"\n"
         ),
     )
     .expect("config");
@@ -59,8 +60,8 @@ async fn an_advisor_signs_in_follows_a_mission_and_dismisses_a_recommendation_in
     let (_serving, _ops) = spawn_serve("all", &dir.path().join("data"), &envs, "advisor page");
     let web = format!("127.0.0.1:{web_port}");
 
-    let client = async_nats::connect(nats.url()).await.expect("connect");
-    let js = async_nats::jetstream::new(client);
+    let nats_client = async_nats::connect(nats.url()).await.expect("connect");
+    let js = async_nats::jetstream::new(nats_client.clone());
     let text = "Vi bygger marine sensors för havet och Östersjön, ocean technology testing.";
     for (s, body) in [
         (
@@ -114,6 +115,8 @@ async fn an_advisor_signs_in_follows_a_mission_and_dismisses_a_recommendation_in
     assert_eq!(post(&web, "/advisor/org/havsoga/feedback", forged).0, 403);
     assert_eq!(post(&web, "/advisor/login", "name=r%C3%A5dgivare&password=wrong").0, 401);
 
+    organisations_reach_only_their_own_page_through_signed_links(&web, &nats_client).await;
+
     let shots = root.join("target/screenshots/advisor");
     let run = Command::new("node")
         .arg(Path::new(&runner).join("advisor.mjs"))
@@ -127,5 +130,59 @@ async fn an_advisor_signs_in_follows_a_mission_and_dismisses_a_recommendation_in
     assert!(stdout.contains("\"ok\":true"), "{stdout}");
     for shot in ["1-sign-in", "2-overview", "3-mission", "4-organisation", "5-dismissed"] {
         assert!(shots.join(format!("{shot}.png")).is_file(), "{shot}.png");
+    }
+}
+
+/// The active recommendation ids of `org` (of `kind`, if given), from the query service.
+async fn active_ids(nats: &async_nats::Client, org: &str, kind: Option<&str>) -> Vec<String> {
+    let ask = serde_json::json!({"organisation_id": org, "kind": kind});
+    let reply = nats.request("brygga.query.v1.recommendations", ask.to_string().into()).await.expect("query answered");
+    let v: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json");
+    let list = v["recommendations"].as_array().cloned().unwrap_or_default();
+    list.iter().filter_map(|r| r["recommendation_id"].as_str().map(str::to_owned)).collect()
+}
+
+/// An organisation's links show its own recommendations and nobody else's; an altered link, or
+/// one whose recommendation is another organisation's, does nothing; a GET never acts; the
+/// dismiss link's POST withdraws the recommendation.
+async fn organisations_reach_only_their_own_page_through_signed_links(web: &str, nats: &async_nats::Client) {
+    use brygga_runtime::links::{Action, Links};
+    let links = Links::new(b"a link key for the test".to_vec(), &format!("http://{web}"), 3_600);
+    let now = chrono::Utc::now().timestamp();
+    let mine = active_ids(nats, "havsoga", None).await;
+    let theirs = active_ids(nats, "kustlab", None).await;
+    assert!(!mine.is_empty() && !theirs.is_empty(), "both have recommendations");
+    let page = links.token("havsoga", Action::Page, "", now);
+    let (status, body) = get(web, &format!("/o/{page}"));
+    assert_eq!(status, 200, "{body}");
+    for id in &mine {
+        assert!(body.contains(id.as_str()), "havsoga's page lacks its recommendation {id}");
+    }
+    for id in &theirs {
+        assert!(!body.contains(id.as_str()), "havsoga's page shows kustlab's recommendation {id}");
+    }
+    // Altered: refused, nothing shown.
+    let mut altered = page.clone();
+    let last = altered.pop().expect("char");
+    altered.push(if last == '0' { '1' } else { '0' });
+    let (status, body) = get(web, &format!("/o/{altered}"));
+    assert_eq!(status, 403);
+    assert!(!mine.iter().any(|id| body.contains(id.as_str())));
+    // havsoga's link naming kustlab's recommendation: refused.
+    let cross = links.token("havsoga", Action::Dismiss, &theirs[0], now);
+    assert_eq!(post(web, &format!("/o/{cross}"), "").0, 403);
+    assert_eq!(active_ids(nats, "kustlab", None).await, theirs, "kustlab's recommendations unchanged");
+    // A GET of a dismiss link only shows its button; the POST dismisses.
+    let calls = active_ids(nats, "havsoga", Some("call")).await;
+    let target = calls.first().expect("havsoga has a call").clone();
+    let dismiss = links.token("havsoga", Action::Dismiss, &target, now);
+    let (status, body) = get(web, &format!("/o/{dismiss}"));
+    assert!(status == 200 && body.contains("<form method=\"post\">"), "{body}");
+    assert!(active_ids(nats, "havsoga", None).await.contains(&target), "a GET changes nothing");
+    assert_eq!(post(web, &format!("/o/{dismiss}"), "").0, 200);
+    let start = Instant::now();
+    while active_ids(nats, "havsoga", None).await.contains(&target) {
+        assert!(start.elapsed() < Duration::from_secs(30), "the dismissed recommendation was not withdrawn in 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

@@ -110,6 +110,7 @@ fn notifier(h: &Harness, smtp: Option<&str>, webhook_secret: Option<&[u8]>) -> A
         channels,
         max_attempts: 3,
         stats: Arc::default(),
+        links: None,
     })
 }
 
@@ -173,7 +174,10 @@ async fn wait_until(what: &str, mut f: impl AsyncFnMut() -> bool) {
 pub(super) async fn notifications_go_by_email_once_and_never_without_consent(backend: Backend) {
     let sink = SmtpSink::start().await;
     let h = Harness::start(backend).await;
-    let n = notifier(&h, Some(&sink.url()), None);
+    let links = brygga_runtime::links::Links::new(b"link key".to_vec(), "https://brygga.example.se", 86_400);
+    let mut with_links = Arc::try_unwrap(notifier(&h, Some(&sink.url()), None)).expect("one owner");
+    with_links.links = Some(links.clone());
+    let n = Arc::new(with_links);
     let task = run(&h, &n);
     let email =
         |a: &str| json!({"channel": "email", "address": a, "cadence": "instant", "opt_out": {"kinds": calls_only()}});
@@ -221,6 +225,23 @@ pub(super) async fn notifications_go_by_email_once_and_never_without_consent(bac
     assert!(text.contains("[okänt, kontrollera]"), "the unknowns are marked:\n{text}");
     assert!(html.contains("<h2>Ny rekommendation: Ocean technology testing sites</h2>"), "{html}");
     assert!(html.contains("href=\"https://example.org/HORIZON-MISS-2026-03-OCEAN-04\""), "{html}");
+    // Signed one-click links: feedback on this recommendation, the organisation's page, opting out.
+    let token = |label: &str| -> String {
+        let line = text.lines().find(|l| l.starts_with(label)).unwrap_or_else(|| panic!("no {label} line:\n{text}"));
+        line.rsplit("/o/").next().expect("token").to_owned()
+    };
+    use brygga_domain::Clock as _;
+    use brygga_runtime::links::Action;
+    let now = h.clock.now().timestamp();
+    let dismiss = links.verify(&token("Inte för oss:"), now).expect("a genuine dismiss link");
+    assert_eq!((dismiss.org_id.as_str(), dismiss.action), ("havsoga", Action::Dismiss));
+    let rec_id = brygga_domain::recommendation_id(
+        &brygga_domain::OrgId::parse("havsoga").expect("id"),
+        &brygga_domain::Target::Call(brygga_domain::CallId::parse(OCEAN_CALL).expect("id")),
+    );
+    assert_eq!(dismiss.recommendation_id, rec_id.to_string());
+    assert_eq!(links.verify(&token("Sluta skicka:"), now).map(|g| g.action), Some(Action::OptOut));
+    assert_eq!(links.verify(&token("Alla era rekommendationer:"), now).map(|g| g.action), Some(Action::Page));
     // The store says so, once.
     let rows = of_organisation(h.store.db(), "havsoga").await.expect("rows");
     let sent: Vec<_> = rows.iter().filter(|r| r.status == "sent").collect();
