@@ -77,6 +77,61 @@ pub struct Preferences {
     pub opt_out_all: bool,
     /// Target kinds (`mission`, `s3_area`, `call`, `partner`) nothing is sent about.
     pub opt_out_kinds: Vec<String>,
+    /// Nothing goes out between these times (Swedish local time); what falls due waits.
+    pub quiet_hours: Option<QuietHours>,
+}
+
+/// A daily window, in Swedish local time (Europe/Stockholm: UTC+1, UTC+2 in EU summer time),
+/// in which nothing is sent; `from` after `to` spans midnight (22:00-07:00).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub from: chrono::NaiveTime,
+    pub to: chrono::NaiveTime,
+}
+
+/// Sweden's offset from UTC at `t`: the EU rule (summer time from 01:00 UTC on the last Sunday
+/// of March to 01:00 UTC on the last Sunday of October).
+pub fn stockholm_offset(t: DateTime<Utc>) -> Duration {
+    let last_sunday = |month: u32| {
+        let year = t.year();
+        (25..=31)
+            .rev()
+            .filter_map(|d| NaiveDate::from_ymd_opt(year, month, d))
+            .find(|d| d.weekday() == chrono::Weekday::Sun)
+            .and_then(|d| d.and_hms_opt(1, 0, 0))
+            .map(|d| d.and_utc())
+    };
+    match (last_sunday(3), last_sunday(10)) {
+        (Some(start), Some(end)) if t >= start && t < end => Duration::hours(2),
+        _ => Duration::hours(1),
+    }
+}
+
+impl QuietHours {
+    /// `t`, or the end of the quiet window it falls in.
+    pub fn after(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let local = t + stockholm_offset(t);
+        let time = local.time();
+        let quiet = if self.from <= self.to {
+            time >= self.from && time < self.to
+        } else {
+            time >= self.from || time < self.to
+        };
+        if !quiet {
+            return t;
+        }
+        let mut end = local.date_naive().and_time(self.to).and_utc();
+        if end <= local {
+            end += Duration::days(1);
+        }
+        // Back to UTC with the offset in force at the end (a window may span a change of
+        // summer time): the offset that, applied, gives itself.
+        [Duration::hours(2), Duration::hours(1)]
+            .into_iter()
+            .map(|off| end - off)
+            .find(|u| *u + stockholm_offset(*u) == end)
+            .unwrap_or(end - Duration::hours(1))
+    }
 }
 
 /// What a message is about: the key of "at most once".
@@ -188,6 +243,12 @@ pub fn material_update(rules: &Rules, last: Option<&LastSent>, score: u8, deadli
     }
 }
 
+/// When a message planned at `now` is due for `p`: by its cadence, then after its quiet hours.
+pub fn due_for(rules: &Rules, p: &Preferences, now: DateTime<Utc>) -> DateTime<Utc> {
+    let due = due_at(rules, p.cadence, now);
+    p.quiet_hours.map_or(due, |q| q.after(due))
+}
+
 /// When a message planned at `now` is due under `cadence`.
 pub fn due_at(rules: &Rules, cadence: Cadence, now: DateTime<Utc>) -> DateTime<Utc> {
     let at_hour = |d: NaiveDate| d.and_hms_opt(rules.digest_hour_utc.min(23), 0, 0).map(|t| t.and_utc());
@@ -243,6 +304,7 @@ mod tests {
             cadence: Cadence::Instant,
             opt_out_all: false,
             opt_out_kinds: vec!["partner".into()],
+            quiet_hours: None,
         }
     }
 
@@ -296,6 +358,26 @@ mod tests {
         assert_eq!(on("2026-12-30"), Some(1));
         assert_eq!(on("2026-12-31"), None);
         assert_eq!(on("2027-01-02"), None);
+    }
+
+    #[test]
+    fn quiet_hours_hold_a_message_until_they_end_in_swedish_time() {
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc);
+        let hm = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).expect("time");
+        let night = QuietHours { from: hm(22, 0), to: hm(7, 0) };
+        // Winter (UTC+1): 22:30 local is 21:30 UTC; it waits until 07:00 local, 06:00 UTC.
+        assert_eq!(night.after(at("2026-12-02T21:30:00Z")), at("2026-12-03T06:00:00Z"));
+        assert_eq!(night.after(at("2026-12-03T05:30:00Z")), at("2026-12-03T06:00:00Z"));
+        assert_eq!(night.after(at("2026-12-02T12:00:00Z")), at("2026-12-02T12:00:00Z"), "not quiet");
+        // Summer (UTC+2): 07:00 local is 05:00 UTC.
+        assert_eq!(night.after(at("2026-07-01T21:00:00Z")), at("2026-07-02T05:00:00Z"));
+        // Through the change to summer time (2026-03-29 01:00 UTC): 07:00 local is 05:00 UTC.
+        assert_eq!(night.after(at("2026-03-28T22:00:00Z")), at("2026-03-29T05:00:00Z"));
+        // A window within one day: lunch, 12:00-13:00 local.
+        let lunch = QuietHours { from: hm(12, 0), to: hm(13, 0) };
+        assert_eq!(lunch.after(at("2026-12-02T11:15:00Z")), at("2026-12-02T12:00:00Z"));
+        assert_eq!(stockholm_offset(at("2026-10-25T00:59:00Z")), Duration::hours(2));
+        assert_eq!(stockholm_offset(at("2026-10-25T01:00:00Z")), Duration::hours(1));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub use outbound::{
     change_name, change_type, current_change, decode_recommendation, DeadLetterV1, EligibilityLineV1, ExplanationV1,
     RecommendationV1, RegistryCallV1, RegistryOrganisationV1, TargetV1, DEAD_LETTER_PAYLOAD_MAX,
 };
-pub use preferences::{OptOutV1, PreferencesV1, MAX_EMAIL};
+pub use preferences::{OptOutV1, PreferencesV1, QuietHoursV1, MAX_EMAIL};
 
 /// JSON Schemas of every event and query (request and reply), by file name; committed under `schemas/` and checked by a test.
 /// Each has an `$id` and a title of its own, pins `specversion` and the event types it covers,
@@ -192,6 +192,8 @@ fn refine(name: &str, title: &str, tys: &[&str], s: &mut serde_json::Value) {
     set("PreferencesV1", "address", "pattern", json!(LINE));
     set("OptOutV1", "kinds", "items", items(json!(brygga_domain::Target::KINDS), 20));
     set("OptOutV1", "kinds", "maxItems", json!(brygga_domain::Target::KINDS.len()));
+    set("QuietHoursV1", "from", "pattern", json!("^([01][0-9]|2[0-3]):[0-5][0-9]$"));
+    set("QuietHoursV1", "to", "pattern", json!("^([01][0-9]|2[0-3]):[0-5][0-9]$"));
     set("FeedbackV1", "version", "maximum", json!(MAX_VERSION));
     set("FeedbackV1", "organisation_id", "pattern", json!(ID));
     set("FeedbackV1", "feedback", "enum", json!(["saved", "dismissed", "applied", "not_relevant"]));

@@ -22,6 +22,24 @@ pub struct OptOutV1 {
     pub kinds: Vec<String>,
 }
 
+/// A daily window in Swedish local time (`HH:MM`, Europe/Stockholm) in which nothing is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHoursV1 {
+    /// Start, `HH:MM` (e.g. `22:00`).
+    pub from: String,
+    /// End, `HH:MM` (e.g. `07:00`; before `from`: the window spans midnight).
+    pub to: String,
+}
+
+fn clock_time(s: &str) -> Result<chrono::NaiveTime, String> {
+    let ok = s.len() == 5 && s.as_bytes()[2] == b':';
+    chrono::NaiveTime::parse_from_str(s, "%H:%M")
+        .ok()
+        .filter(|_| ok)
+        .ok_or_else(|| format!("{:?} is not a time of day written HH:MM", s.chars().take(20).collect::<String>()))
+}
+
 /// `data` of `organisation.preferences.updated.v1`: the full preferences of one organisation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -42,6 +60,9 @@ pub struct PreferencesV1 {
     pub cadence: String,
     #[serde(default)]
     pub opt_out: OptOutV1,
+    /// Nothing is sent in this window; what falls due waits until it ends.
+    #[serde(default)]
+    pub quiet_hours: Option<QuietHoursV1>,
 }
 
 fn instant() -> String {
@@ -115,6 +136,18 @@ impl PreferencesV1 {
                 );
             }
         }
+        let quiet_hours = self.quiet_hours.as_ref().and_then(|q| {
+            let from = e.take("quiet_hours.from", clock_time(&q.from));
+            let to = e.take("quiet_hours.to", clock_time(&q.to));
+            match (from, to) {
+                (Some(f), Some(t)) if f == t => {
+                    e.push("quiet_hours", "from and to are the same time: an empty or a whole-day window");
+                    None
+                }
+                (Some(from), Some(to)) => Some(brygga_domain::notify::QuietHours { from, to }),
+                _ => None,
+            }
+        });
         match (org_id, channel, cadence, e.0.is_empty()) {
             (Some(org_id), Some(channel), Some(cadence), true) => Ok(Preferences {
                 org_id,
@@ -124,6 +157,7 @@ impl PreferencesV1 {
                 cadence,
                 opt_out_all: self.opt_out.all,
                 opt_out_kinds: self.opt_out.kinds,
+                quiet_hours,
             }),
             _ => Err(Rejection::InvalidPayload(e.0)),
         }
@@ -145,6 +179,10 @@ impl PreferencesV1 {
             }),
             cadence: p.cadence.as_str().to_owned(),
             opt_out: OptOutV1 { all: p.opt_out_all, kinds: p.opt_out_kinds.clone() },
+            quiet_hours: p.quiet_hours.map(|q| QuietHoursV1 {
+                from: q.from.format("%H:%M").to_string(),
+                to: q.to.format("%H:%M").to_string(),
+            }),
         }
     }
 }
@@ -162,6 +200,7 @@ mod tests {
             language: Some("sv".into()),
             cadence: "daily".into(),
             opt_out: OptOutV1 { all: false, kinds: vec!["partner".into()] },
+            quiet_hours: Some(QuietHoursV1 { from: "22:00".into(), to: "07:00".into() }),
         }
     }
 
@@ -185,10 +224,20 @@ mod tests {
             language: Some("fi".into()),
             cadence: "hourly".into(),
             opt_out: OptOutV1 { all: false, kinds: vec!["spam".into()] },
+            quiet_hours: Some(QuietHoursV1 { from: "25:00".into(), to: "7".into() }),
         };
         let Err(Rejection::InvalidPayload(errs)) = bad.into_domain() else { panic!("refused") };
         let all = errs.join("; ");
-        for field in ["organisation_id", "version", "address", "language", "cadence", "opt_out.kinds[0]"] {
+        for field in [
+            "organisation_id",
+            "version",
+            "address",
+            "language",
+            "cadence",
+            "opt_out.kinds[0]",
+            "quiet_hours.from",
+            "quiet_hours.to",
+        ] {
             assert!(errs.iter().any(|e| e.starts_with(field)), "{field} not named in {all}");
         }
         assert!(!all.contains("secret.person"), "{all}");

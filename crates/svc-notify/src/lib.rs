@@ -28,7 +28,7 @@ pub use stats::NotifyStats;
 
 use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
 use brygga_domain::notify::{
-    backoff, due_at, material_update, may_send, reminder_due, Cadence, LastSent, MessageKind, Preferences, Rules,
+    backoff, due_for, material_update, may_send, reminder_due, Cadence, LastSent, MessageKind, Preferences, Rules,
     Suppressed,
 };
 use brygga_domain::{Clock, Language};
@@ -242,7 +242,11 @@ impl Notifier {
                     org_id: r.organisation_id.clone(),
                     recommendation_id: r.recommendation_id.clone(),
                     kind: kind.as_str(),
-                    due_at: now,
+                    due_at: audience
+                        .prefs
+                        .get(&r.organisation_id)
+                        .and_then(|p| p.quiet_hours)
+                        .map_or(now, |q| q.after(now)),
                     data: serde_json::to_string(&r).unwrap_or_default(),
                 });
                 continue;
@@ -260,7 +264,7 @@ impl Notifier {
                 org_id: r.organisation_id.clone(),
                 recommendation_id: r.recommendation_id.clone(),
                 kind: kind.as_str(),
-                due_at: due_at(&self.rules, prefs.cadence, now),
+                due_at: due_for(&self.rules, prefs, now),
                 data: serde_json::to_string(&r).unwrap_or_default(),
             });
         }
@@ -302,17 +306,20 @@ impl Notifier {
         let mut planned = Vec::new();
         for (n, p) in due {
             let r = RecommendationV1::current(&p, true, Vec::new());
-            if let Err(s) = audience.check(&r.organisation_id, "call") {
-                self.stats.suppress(s);
-                continue;
-            }
+            let due = match audience.check(&r.organisation_id, "call") {
+                Ok((_, prefs)) => prefs.quiet_hours.map_or(now, |q| q.after(now)),
+                Err(s) => {
+                    self.stats.suppress(s);
+                    continue;
+                }
+            };
             let kind = MessageKind::Reminder(n).as_str();
             planned.push(Planned {
                 id: format!("{}:{kind}:{}", r.recommendation_id, r.deadline.as_deref().unwrap_or_default()),
                 org_id: r.organisation_id.clone(),
                 recommendation_id: r.recommendation_id.clone(),
                 kind,
-                due_at: now,
+                due_at: due,
                 data: serde_json::to_string(&r).unwrap_or_default(),
             });
         }

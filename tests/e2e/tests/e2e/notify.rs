@@ -187,14 +187,21 @@ pub(super) async fn notifications_go_by_email_once_and_never_without_consent(bac
     out["opt_out"]["all"] = json!(true);
     preferences(&h, "avregistrerad", 1, out).await;
     // A second replica on the same store and consumer: each message still goes once.
-    let replica = notifier(&h, Some(&sink.url()), None);
+    let mut replica = Arc::try_unwrap(notifier(&h, Some(&sink.url()), None)).expect("one owner");
+    replica.links = Some(links.clone());
+    let replica = Arc::new(replica);
     let replica_task = run(&h, &replica);
     let mut weekly = email("senare@example.se");
     weekly["cadence"] = json!("weekly");
     preferences(&h, "senare", 1, weekly.clone()).await;
+    // Quiet from 13:00 to 15:00 Swedish time: the harness's noon UTC is 14:00 there in August.
+    let mut quiet = email("natt@example.se");
+    quiet["quiet_hours"] = json!({"from": "13:00", "to": "15:00"});
+    preferences(&h, "natt", 1, quiet).await;
     h.call("ev-call-1", ocean_call()).await;
     h.org("ev-org-1", marine("havsoga")).await;
     h.org("ev-org-5", marine("senare")).await;
+    h.org("ev-org-6", marine("natt")).await;
     h.org("ev-org-2", with_consent(marine("tyst"), false)).await;
     h.org("ev-org-3", marine("utan-preferenser")).await;
     h.org("ev-org-4", marine("avregistrerad")).await;
@@ -250,6 +257,9 @@ pub(super) async fn notifications_go_by_email_once_and_never_without_consent(bac
     for quiet in ["tyst", "utan-preferenser", "avregistrerad"] {
         assert!(of_organisation(h.store.db(), quiet).await.expect("rows").is_empty(), "{quiet} has nothing planned");
     }
+    // "natt" is in its quiet hours: planned for 15:00 local (13:00 UTC), not sent yet.
+    let held = of_organisation(h.store.db(), "natt").await.expect("rows");
+    assert_eq!(held.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(), ["pending"], "{held:?}");
     // "senare" opts out after its digest was planned and before it is due: it is not sent.
     let planned = of_organisation(h.store.db(), "senare").await.expect("rows");
     assert_eq!(planned.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(), ["pending"]);
@@ -262,6 +272,10 @@ pub(super) async fn notifications_go_by_email_once_and_never_without_consent(bac
         rows.iter().all(|r| r.status == "suppressed" && r.reason.as_deref() == Some("opted_out"))
     })
     .await;
+    // A week later the quiet hours are long over: "natt" has its message.
+    let mails = sink.wait_for(2).await;
+    assert_eq!(mails.len(), 2);
+    assert_eq!(parse(&mails[1]).0, "natt@example.se");
     let suppressed: Vec<&str> = n
         .stats
         .suppressed_by_reason()
@@ -290,7 +304,7 @@ pub(super) async fn notifications_go_by_email_once_and_never_without_consent(bac
     let outcomes = n.plan_batch(again).await;
     assert!(outcomes.iter().all(|o| *o == brygga_bus::Outcome::Ack), "{outcomes:?}");
     assert_eq!(n.deliver_due(&h.bus).await.expect("deliver"), 0, "nothing is due again");
-    assert_eq!(sink.mails().len(), 1);
+    assert_eq!(sink.mails().len(), 2);
     // Removing an organisation erases its preferences (the address is contact data).
     let removed = json!({"id": "havsoga", "version": 2});
     h.publish(&subject::inbound_organisation(h.p(), "removed"), "ev-rm", types::ORGANISATION_REMOVED, removed).await;
