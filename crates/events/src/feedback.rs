@@ -114,6 +114,9 @@ pub struct RegistryFeedbackV1 {
     pub excluded: bool,
     /// A call's fingerprint when it was dismissed (`brygga_domain::feedback::call_fingerprint`).
     pub fingerprint: Option<String>,
+    /// The organisation applied for it (a call): similar calls rank higher for it.
+    #[serde(default)]
+    pub applied: bool,
     pub caused_by: String,
 }
 

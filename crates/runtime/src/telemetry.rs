@@ -8,8 +8,11 @@ use tracing_subscriber::filter::Directive;
 use tracing_subscriber::EnvFilter;
 
 /// Targets that log whole messages at `trace` (async-nats: every protocol operation read or
-/// written, payload included), with the most they may log.
-pub const PAYLOAD_TARGETS: [&str; 1] = ["async_nats::connection=debug"];
+/// written, payload included), or open `trace` spans whose fields hold the database URL with
+/// its password (sea-orm's connect: every event inside them, rustls' handshake logs among them,
+/// would print it), with the most they may log.
+pub const PAYLOAD_TARGETS: [&str; 3] =
+    ["async_nats::connection=debug", "sea_orm::database=debug", "sea_orm::driver=debug"];
 
 /// Installs the global subscriber; a second call is a no-op.
 pub fn init(format: crate::config::LogFormat) {

@@ -60,6 +60,17 @@ pub async fn exclusions(db: &impl ConnectionTrait) -> Result<Vec<(OrgId, Target,
         .collect()
 }
 
+/// Every call an organisation applied for (similar calls rank higher for it).
+pub async fn applied(db: &impl ConnectionTrait) -> Result<Vec<(OrgId, Target)>, StoreError> {
+    let rows = fb::Entity::find()
+        .filter(fb::Column::Kind.eq(FeedbackKind::Applied.as_str()))
+        .filter(fb::Column::TargetKind.eq("call"))
+        .order_by_asc(fb::Column::RecommendationId)
+        .all(db)
+        .await?;
+    rows.iter().map(target_of).collect()
+}
+
 /// Of these recommendations, those their organisation saved or applied for.
 pub async fn kept(db: &impl ConnectionTrait, recs: &[String]) -> Result<HashSet<String>, StoreError> {
     let kinds = [FeedbackKind::Saved, FeedbackKind::Applied].map(FeedbackKind::as_str);

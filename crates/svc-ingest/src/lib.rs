@@ -304,6 +304,7 @@ async fn apply(txn: &impl ConnectionTrait, p: &str, d: &Decoded) -> Result<(Appl
                 version: f.version,
                 excluded: f.kind.excludes(),
                 fingerprint: fingerprint.clone(),
+                applied: f.kind == brygga_domain::feedback::FeedbackKind::Applied,
                 caused_by,
             };
             let rec = brygga_domain::recommendation_id(&f.org_id, &f.target);

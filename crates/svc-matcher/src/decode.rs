@@ -19,6 +19,8 @@ pub(crate) enum Update {
         org: OrgId,
         target: Target,
         excluded: Option<Option<String>>,
+        /// It applied for the target (a call).
+        applied: bool,
     },
 }
 
@@ -33,8 +35,15 @@ impl Update {
                 index.upsert_call(*c);
             }
             Self::CallClosed(id) => index.remove_call(&id),
-            Self::Feedback { org, target, excluded: Some(fingerprint) } => index.dismiss(&org, target, fingerprint),
-            Self::Feedback { org, target, excluded: None } => index.undismiss(&org, &target),
+            Self::Feedback { org, target, excluded, applied } => {
+                if let Target::Call(c) = &target {
+                    index.set_applied(&org, c, applied);
+                }
+                match excluded {
+                    Some(fingerprint) => index.dismiss(&org, target, fingerprint),
+                    None => index.undismiss(&org, &target),
+                }
+            }
         }
     }
 }
@@ -90,7 +99,7 @@ pub(crate) fn decode(d: &Delivery) -> Result<Decoded, Outcome> {
             let (org, target) = data.read().map_err(reject)?;
             let excluded = data.excluded.then_some(data.fingerprint);
             Ok(Decoded {
-                update: Update::Feedback { org: org.clone(), target, excluded },
+                update: Update::Feedback { org: org.clone(), target, excluded, applied: data.applied },
                 // The organisation is re-ranked from scratch (as when it changes itself).
                 changed: Changed { target: Target::Partner(org), causes: vec![data.caused_by, env.id] },
                 trace,

@@ -122,6 +122,11 @@ impl Matcher {
         for (org, target, fingerprint) in dismissals {
             index.dismiss(&org, target, fingerprint);
         }
+        for (org, target) in brygga_store::feedback::applied(store.db()).await? {
+            if let brygga_domain::Target::Call(c) = target {
+                index.set_applied(&org, &c, true);
+            }
+        }
         let stamp = index.changes();
         let loaded_on = clock.today();
         Ok(Self {

@@ -1,9 +1,22 @@
-//! Targets organisations dismissed (feedback `dismissed` or `not_relevant`): never ranked for
+//! What organisations' feedback does to their rankings.
+//!
+//! Targets organisations dismissed (feedback `dismissed` or `not_relevant`) are never ranked for
 //! them again while the target stands as it was dismissed (a call until its title, deadlines or
 //! programme change: [`crate::feedback::call_fingerprint`]). Checked before each kind is cut to
 //! its top-k, in the candidate searches and in `enters`, so a dismissal frees its slot for the
-//! next target instead of leaving the list one short. Costs nothing for an organisation that
-//! dismissed nothing (one map lookup).
+//! next target instead of leaving the list one short.
+//!
+//! Feedback also moves the ranking of *similar* calls for that organisation: a call scores
+//! [`DISMISSED_PULL`] × its cosine with each call the organisation dismissed less, and
+//! [`APPLIED_PULL`] × its cosine with each call it applied for more (cosines of the calls'
+//! vectors, 0-1; the sum is added to the raw relevance before the score curve). The same shift
+//! is used by every path that scores a call for the organisation, so the incremental matcher and
+//! a rebuild agree. Costs nothing for an organisation that gave no feedback (one map lookup).
+
+/// How much a dismissed call pulls similar calls down (raw relevance per unit of cosine).
+pub const DISMISSED_PULL: f32 = 0.3;
+/// How much a call applied for pulls similar calls up.
+pub const APPLIED_PULL: f32 = 0.15;
 
 use super::{CallEntry, Index};
 use crate::feedback::call_fingerprint;
@@ -19,11 +32,13 @@ pub(super) struct Dismissals {
     partners: HashSet<OrgId>,
     /// Missions and areas.
     others: HashSet<Target>,
+    /// Calls the organisation applied for (they pull similar calls up).
+    applied: HashSet<CallId>,
 }
 
 impl Dismissals {
     fn is_empty(&self) -> bool {
-        self.calls.is_empty() && self.partners.is_empty() && self.others.is_empty()
+        self.calls.is_empty() && self.partners.is_empty() && self.others.is_empty() && self.applied.is_empty()
     }
 
     pub(super) fn call(&self, e: &CallEntry) -> bool {
@@ -60,6 +75,28 @@ impl Index {
             }
         }
         self.changes += 1;
+    }
+
+    /// `org` applied for `call` (or, `false`, no longer says so): similar calls rank higher for it.
+    pub fn set_applied(&mut self, org: &OrgId, call: &CallId, applied: bool) {
+        if applied {
+            self.dismissed.entry(org.clone()).or_default().applied.insert(call.clone());
+        } else if let Some(d) = self.dismissed.get_mut(org) {
+            d.applied.remove(call);
+            if d.is_empty() {
+                self.dismissed.remove(org);
+            }
+        }
+        self.changes += 1;
+    }
+
+    /// The raw-relevance shift of call `e` for `org` from its feedback on other calls.
+    pub(super) fn feedback_shift(&self, org: &OrgId, e: &CallEntry) -> f32 {
+        let Some(d) = self.dismissed.get(org) else { return 0.0 };
+        let pull = |ids: &mut dyn Iterator<Item = &CallId>| -> f32 {
+            ids.filter(|c| **c != e.call.id).filter_map(|c| self.calls.get(c)).map(|x| x.vec.cos(&e.vec)).sum()
+        };
+        APPLIED_PULL * pull(&mut d.applied.iter()) - DISMISSED_PULL * pull(&mut d.calls.keys())
     }
 
     /// `org` takes a dismissal back (later feedback: saved or applied).

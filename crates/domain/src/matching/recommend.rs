@@ -94,7 +94,7 @@ impl Index {
         self.touched_orgs(&cos)
             .filter(|(o, _)| o.org.consent.contact && !self.dismissals(&o.org.id).is_some_and(|d| d.call(c)))
             .filter_map(|(o, cos)| {
-                let score = cfg.calibrate(cos + mission_bonus(&o.org, &c.call));
+                let score = cfg.calibrate(cos + mission_bonus(&o.org, &c.call) + self.feedback_shift(&o.org.id, c));
                 let eligible = || allows(&assess(&o.org, &c.call, today, o.org.preferred_language));
                 (score >= cfg.floor && eligible()).then_some((&o.org.id, score))
             })
@@ -151,7 +151,7 @@ impl Index {
                 if cos <= 0.0 || !allows(&assess(&o.org, &c.call, today, lang)) {
                     return false;
                 }
-                cfg.calibrate(cos + mission_bonus(&o.org, &c.call))
+                cfg.calibrate(cos + mission_bonus(&o.org, &c.call) + self.feedback_shift(&o.org.id, c))
             }
             _ => return true,
         };
@@ -175,7 +175,8 @@ impl Index {
             .filter(|(_, c)| **c > 0.0)
             .filter_map(|(slot, c)| {
                 let e = self.calls.at(slot as u32).filter(|e| !dismissed.is_some_and(|d| d.call(e)))?;
-                let score = cfg.calibrate(c + mission_bonus(org, &e.call));
+                let shift = if dismissed.is_some() { self.feedback_shift(&org.id, e) } else { 0.0 };
+                let score = cfg.calibrate(c + mission_bonus(org, &e.call) + shift);
                 (score >= cfg.floor && allows(&assess(org, &e.call, today, lang))).then_some((score, e))
             })
             .collect();
@@ -207,7 +208,7 @@ impl Index {
             target,
             title: call.title.clone(),
             url: call.url.clone(),
-            score: self.ranker.calibrate(cos + mission_bonus(org, call)),
+            score: self.ranker.calibrate(cos + mission_bonus(org, call) + self.feedback_shift(&org.id, e)),
             rank: 0,
             deadline,
             explanation: explanation(lang, summary, lines, terms, evidence),

@@ -386,3 +386,37 @@ fn a_dismissed_call_is_not_recommended_again_until_it_changes_materially() {
     ix.undismiss(&o.id, &Target::Partner(other.id.clone()));
     assert!(ix.recommend_kind(&o.id, "partner", today).iter().any(|r| r.target == Target::Partner(other.id.clone())));
 }
+
+#[test]
+fn feedback_moves_similar_calls_down_after_a_dismissal_and_up_after_an_application() {
+    let today = date("2026-08-17");
+    let cfg = RankerConfig { top_k_calls: 5, floor: 0, ..RankerConfig::default() };
+    let a = call("C-A", "Marine sensors for ocean monitoring", "2026-12-01");
+    let b = call("C-B", "Ocean sensors and marine monitoring data", "2026-12-01");
+    let c = call("C-C", "Advanced manufacturing and metal forming automation", "2026-12-01");
+    let o = org(
+        "o-1",
+        OrgKind::Sme,
+        "We build marine sensors for ocean monitoring and metal forming automation.",
+        Language::En,
+    );
+    let mut ix = Index::with(catalogue(), cfg, vec![a.clone(), b.clone(), c.clone()], vec![o.clone()]);
+    let score = |ix: &Index, id: &str| -> u8 {
+        ix.recommend_kind(&o.id, "call", today).iter().find(|r| r.target.id() == id).map_or(0, |r| r.score)
+    };
+    let (b0, c0) = (score(&ix, "C-B"), score(&ix, "C-C"));
+    ix.dismiss(&o.id, Target::Call(a.id.clone()), Some(crate::feedback::call_fingerprint(&a)));
+    let (b1, c1) = (score(&ix, "C-B"), score(&ix, "C-C"));
+    eprintln!("scores before/after dismissal: similar {b0} → {b1}, unlike {c0} → {c1}");
+    assert!(b1 < b0, "a call like the dismissed one ranks lower: {b0} → {b1}");
+    assert!(c1 + 2 >= c0, "an unlike call hardly moves: {c0} → {c1}");
+    // Every path scores it the same way: the candidate search and the explained recommendation.
+    let via_search = ix.orgs_matching_call(&b.id, today).iter().find(|(id, _)| **id == o.id).map(|(_, s)| *s);
+    assert_eq!(via_search, Some(b1));
+    ix.undismiss(&o.id, &Target::Call(a.id.clone()));
+    assert_eq!(score(&ix, "C-B"), b0, "taken back: as before");
+    ix.set_applied(&o.id, &a.id, true);
+    assert!(score(&ix, "C-B") > b0 || b0 == 100, "a call like one applied for ranks higher");
+    ix.set_applied(&o.id, &a.id, false);
+    assert_eq!(score(&ix, "C-B"), b0);
+}

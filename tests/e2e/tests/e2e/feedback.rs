@@ -21,6 +21,13 @@ async fn feedback(h: &Harness, org: &str, target: &Target, version: u64, kind: &
     h.settle().await;
 }
 
+/// The score the store holds for an active recommendation (what consumers were told last).
+async fn score(h: &Harness, org: &str, target: &Target) -> Option<u8> {
+    let org = OrgId::parse(org).expect("id");
+    let recs = brygga_store::recommendations::active_for(h.store.db(), &org).await.expect("store");
+    recs.iter().find(|p| &p.rec.target == target).map(|p| p.rec.score)
+}
+
 async fn active(h: &Harness, org: &str, target: &Target) -> bool {
     let id = recommendation_id(&OrgId::parse(org).expect("id"), target).to_string();
     consumer_view(&h.recs().await).get(&id).is_some_and(|(_, active)| *active)
@@ -29,6 +36,18 @@ async fn active(h: &Harness, org: &str, target: &Target) -> bool {
 pub(super) async fn dismissed_targets_are_withdrawn_and_stay_out_until_they_change(backend: Backend) {
     let h = Harness::start(backend).await;
     seed(&h).await;
+    // A call much like the ocean call: dismissing that one pulls this one down for havsoga.
+    let similar = call(
+        "HORIZON-MISS-2026-03-OCEAN-07",
+        1,
+        "Ocean technology test beds",
+        "Test beds where companies trial marine sensors and ocean technology in the Baltic Sea.",
+        "2026-10-15",
+    );
+    h.call("ev-call-7", similar).await;
+    h.settle().await;
+    let like = Target::Call(CallId::parse("HORIZON-MISS-2026-03-OCEAN-07").expect("id"));
+    let before = score(&h, "havsoga", &like).await.expect("the similar call is recommended");
     let ocean = Target::Call(CallId::parse(OCEAN_CALL).expect("id"));
     let uni = Target::Partner(OrgId::parse("uni").expect("id"));
     assert!(active(&h, "havsoga", &ocean).await, "the ocean call is recommended to havsoga");
@@ -39,6 +58,9 @@ pub(super) async fn dismissed_targets_are_withdrawn_and_stay_out_until_they_chan
     // Dismissed: withdrawn, for havsoga only.
     feedback(&h, "havsoga", &ocean, 2, "dismissed").await;
     assert!(!active(&h, "havsoga", &ocean).await, "a dismissed call is withdrawn");
+    let after = score(&h, "havsoga", &like).await.expect("still recommended");
+    eprintln!("havsoga, the similar call: {before} before the dismissal, {after} after");
+    assert!(after < before, "a call like the dismissed one ranks lower: {before} → {after}");
     assert!(active(&h, "uni", &Target::Call(CallId::parse(OCEAN_CALL).expect("id"))).await, "uni keeps it");
     let withdrawn = h.recs().await.into_iter().rfind(|e| {
         e.data.target.id == OCEAN_CALL && e.data.organisation_id == "havsoga" && e.ty == types::RECOMMENDATION_WITHDRAWN
