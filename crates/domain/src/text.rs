@@ -1,6 +1,22 @@
 //! Text analysis for Swedish and English: tokens, stop words, Snowball stems.
 
 use crate::Language;
+
+/// `&`, `<`, `>`, `"` and `'` as HTML entities: text that goes into a page or a message.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
 use rust_stemmers::{Algorithm, Stemmer};
 use std::collections::{HashMap, HashSet};
 

@@ -117,21 +117,8 @@ fn words(l: Language) -> &'static Words {
     }
 }
 
-/// `&`, `<`, `>`, `"` and `'` as HTML entities.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// `&`, `<`, `>`, `"` and `'` as HTML entities (one escape for every page and message).
+pub use brygga_domain::text::escape_html as escape;
 
 fn heading(w: &Words, e: &Entry) -> String {
     let lead = match e.kind {

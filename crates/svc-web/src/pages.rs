@@ -7,20 +7,7 @@ use brygga_domain::Language;
 use std::fmt::Write as _;
 
 /// `&`, `<`, `>`, `"` and `'` as HTML entities.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use brygga_domain::text::escape_html as esc;
 
 /// Swedish or English.
 pub fn t(l: Language, sv: &'static str, en: &'static str) -> &'static str {

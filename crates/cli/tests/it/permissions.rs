@@ -92,6 +92,13 @@ async fn each_service_runs_under_its_permissions_and_no_further() {
     }
     assert_eq!(get(&matcher_http, "/readyz").0, 200);
     assert_eq!(get(&notify_http, "/readyz").0, 200, "the notification service runs under brygga-notify");
+    // It counts what it does not send, and why (these organisations set no preferences).
+    let start = Instant::now();
+    while !get(&notify_http, "/metrics").1.contains("brygga_notifications_suppressed_total{reason=\"no_preferences\"}")
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "{}", get(&notify_http, "/metrics").1);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // The matcher may not publish inbound events.
     let before = messages_in(&js, "BRYGGA_IN").await;

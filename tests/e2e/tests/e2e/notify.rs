@@ -335,6 +335,8 @@ async fn receiver() -> (u16, Received) {
             // Fails once with a 503, then takes it.
             "flaky" if tries == 1 => StatusCode::SERVICE_UNAVAILABLE,
             "flaky" => StatusCode::NO_CONTENT,
+            // Never takes it: dead-lettered after the last attempt.
+            "down" => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::GONE,
         }
     };
@@ -354,12 +356,14 @@ pub(super) async fn webhooks_are_signed_retried_after_5xx_and_dead_lettered_afte
     let hook = |path: &str| json!({"channel": "webhook", "address": format!("http://127.0.0.1:{port}/hook/{path}"), "opt_out": {"kinds": calls_only()}});
     preferences(&h, "flaky", 1, hook("flaky")).await;
     preferences(&h, "gone", 1, hook("gone")).await;
+    preferences(&h, "down", 1, hook("down")).await;
     h.call("ev-call-1", ocean_call()).await;
     h.org("ev-org-1", marine("flaky")).await;
     h.org("ev-org-2", marine("gone")).await;
+    h.org("ev-org-3", marine("down")).await;
     h.settle().await;
     let count = |path: &str| got.lock().expect("lock").iter().filter(|(p, ..)| p == path).count();
-    wait_until("the first attempts", async || count("flaky") == 1 && count("gone") == 1).await;
+    wait_until("the first attempts", async || count("flaky") == 1 && count("gone") == 1 && count("down") == 1).await;
     // The retry waits for its backoff (30 s): a day later on the service's clock it is due.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(count("flaky"), 1, "not retried before the backoff");
@@ -368,6 +372,19 @@ pub(super) async fn webhooks_are_signed_retried_after_5xx_and_dead_lettered_afte
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(count("flaky"), 2, "taken at the second attempt, not sent again");
     assert_eq!(count("gone"), 1, "a 4xx is not retried");
+    // The third attempt (max_attempts 3) is the last: after it, a dead letter.
+    wait_until("the second attempt", async || count("down") == 2).await;
+    h.clock.set(date("2026-08-19"));
+    wait_until("the last attempt", async || count("down") == 3).await;
+    wait_until("given up", async || {
+        of_organisation(h.store.db(), "down").await.expect("rows").iter().any(|r| r.status == "failed")
+    })
+    .await;
+    h.clock.set(date("2026-08-25"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(count("down"), 3, "not tried after the last attempt");
+    let rows = of_organisation(h.store.db(), "down").await.expect("rows");
+    assert_eq!((rows[0].attempts, rows[0].reason.as_deref()), (3, Some("webhook answered 503")), "{rows:?}");
     let all = got.lock().expect("lock").clone();
     let flaky: Vec<_> = all.iter().filter(|(p, ..)| p == "flaky").collect();
     assert_eq!(flaky[0].1, flaky[1].1, "one idempotency key for every attempt of a message");
@@ -392,17 +409,18 @@ pub(super) async fn webhooks_are_signed_retried_after_5xx_and_dead_lettered_afte
             .replay::<DeadLetterV1>(Stream::DeadLetters, Some(&subject::dead_letter(h.p(), "notify")))
             .await
             .unwrap_or_default();
-        !dead.is_empty()
+        dead.len() >= 2
     })
     .await;
-    let d = &dead[0].data;
+    assert!(dead.iter().any(|d| d.data.reason == "webhook answered 503" && d.data.deliveries == 3), "{dead:?}");
+    let d = &dead.iter().find(|d| d.data.reason == "webhook answered 410").expect("the 410's dead letter").data;
     assert_eq!(
         (d.reason_code.as_str(), d.reason.as_str(), d.service.as_str()),
         ("delivery_failed", "webhook answered 410", "notify")
     );
     assert!(!d.payload.contains("127.0.0.1") && !d.reason.contains("127.0.0.1"), "{d:?}");
     assert!(d.payload.contains(OCEAN_CALL));
-    assert_eq!((n.stats.retried(), n.stats.failed(), n.stats.sent()), (1, 1, 1));
+    assert_eq!((n.stats.retried(), n.stats.failed(), n.stats.sent()), (3, 2, 1));
     h.cancel.cancel();
     task.await.expect("task").expect("notify ended cleanly");
     h.stop().await;
