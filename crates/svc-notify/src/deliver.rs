@@ -60,6 +60,41 @@ pub struct Outgoing<'a> {
     pub kind: &'a str,
     pub message: &'a Message,
     pub recommendations: &'a [RecommendationV1],
+    /// The signed opt-out link: e-mail carries it as `List-Unsubscribe` with one-click POST
+    /// (RFC 8058), so mail clients offer "unsubscribe" themselves.
+    pub opt_out: Option<&'a str>,
+}
+
+/// `List-Unsubscribe: <link>` (RFC 2369).
+#[derive(Debug, Clone)]
+struct ListUnsubscribe(String);
+
+impl lettre::message::header::Header for ListUnsubscribe {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058): a POST to the link unsubscribes.
+#[derive(Debug, Clone)]
+struct OneClick;
+
+impl lettre::message::header::Header for OneClick {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".into())
+    }
 }
 
 /// The ways out.
@@ -120,11 +155,15 @@ impl Channels {
             SendError::Permanent("the organisation's e-mail address is refused by the mail library".into())
         })?;
         let m = out.message;
-        let email = lettre::Message::builder()
+        let mut email = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(m.subject.clone())
-            .message_id(Some(format!("<{}@brygga>", out.message_id)))
+            .message_id(Some(format!("<{}@brygga>", out.message_id)));
+        if let Some(link) = out.opt_out {
+            email = email.header(ListUnsubscribe(link.to_owned())).header(OneClick);
+        }
+        let email = email
             .multipart(MultiPart::alternative_plain_html(m.text.clone(), m.html.clone()))
             .map_err(|e| SendError::Permanent(format!("building the message: {e}")))?;
         let scrub = |e: &lettre::transport::smtp::Error| e.to_string().replace(address, "<address>");

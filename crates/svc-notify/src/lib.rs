@@ -441,12 +441,14 @@ impl Notifier {
             _ => "digest".to_owned(),
         };
         let recs: Vec<RecommendationV1> = entries.iter().map(|e| e.rec.clone()).collect();
+        let opt_out = footer.as_ref().map(|f| f.opt_out.as_str());
         let out = Outgoing {
             message_id: &message_id,
             org_id: prefs.org_id.as_str(),
             kind: &kind,
             message: &message,
             recommendations: &recs,
+            opt_out,
         };
         let ended = match self.channels.send(&prefs.channel, &out).await {
             Ok(()) => {

@@ -180,6 +180,9 @@ async fn organisations_reach_only_their_own_page_through_signed_links(web: &str,
     assert!(status == 200 && body.contains("<form method=\"post\">"), "{body}");
     assert!(active_ids(nats, "havsoga", None).await.contains(&target), "a GET changes nothing");
     assert_eq!(post(web, &format!("/o/{dismiss}"), "").0, 200);
+    // A mail client's one-click unsubscribe (RFC 8058) posts to the opt-out link.
+    let opt_out = links.token("havsoga", Action::OptOut, "", now);
+    assert_eq!(post(web, &format!("/o/{opt_out}"), "List-Unsubscribe=One-Click").0, 200);
     let start = Instant::now();
     while active_ids(nats, "havsoga", None).await.contains(&target) {
         assert!(start.elapsed() < Duration::from_secs(30), "the dismissed recommendation was not withdrawn in 30 s");

@@ -248,6 +248,16 @@ pub(super) async fn notifications_go_by_email_once_and_never_without_consent(bac
     );
     assert_eq!(dismiss.recommendation_id, rec_id.to_string());
     assert_eq!(links.verify(&token("Sluta skicka:"), now).map(|g| g.action), Some(Action::OptOut));
+    // Mail clients offer one-click unsubscribe (RFC 8058) with the same signed link.
+    let raw = MessageParser::default().parse(&mails[0][..]).expect("mime");
+    let unsubscribe = raw.header_raw("List-Unsubscribe").expect("List-Unsubscribe").trim().to_owned();
+    assert!(unsubscribe.starts_with("<https://brygga.example.se/o/") && unsubscribe.ends_with('>'), "{unsubscribe}");
+    let t = unsubscribe
+        .trim_start_matches("<https://brygga.example.se/o/")
+        .trim_end_matches('>')
+        .replace([' ', '\r', '\n', '\t'], "");
+    assert_eq!(links.verify(&t, now).map(|g| g.action), Some(Action::OptOut));
+    assert_eq!(raw.header_raw("List-Unsubscribe-Post").map(str::trim), Some("List-Unsubscribe=One-Click"));
     assert_eq!(links.verify(&token("Alla era rekommendationer:"), now).map(|g| g.action), Some(Action::Page));
     // The store says so, once.
     let rows = of_organisation(h.store.db(), "havsoga").await.expect("rows");
