@@ -183,6 +183,26 @@ async fn organisations_reach_only_their_own_page_through_signed_links(web: &str,
     // A mail client's one-click unsubscribe (RFC 8058) posts to the opt-out link.
     let opt_out = links.token("havsoga", Action::OptOut, "", now);
     assert_eq!(post(web, &format!("/o/{opt_out}"), "List-Unsubscribe=One-Click").0, 200);
+    // The page holds the organisation's preferences as a form: refused naming the field (not
+    // echoing the address) when wrong, published as the next version when right.
+    let (status, body) = post(web, &format!("/o/{page}"), "channel=email&address=not-an-address&cadence=weekly");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("address:") && !body.contains("not-an-address"), "{body}");
+    let form = "channel=email&address=innovation%40havsoga.example&language=en&cadence=weekly&quiet_from=22%3A00&quiet_to=07%3A00&opt_out=partner";
+    assert_eq!(post(web, &format!("/o/{page}"), form).0, 200);
+    let start = Instant::now();
+    loop {
+        let (_, body) = get(web, &format!("/o/{page}"));
+        let stored = body.contains("value=\"innovation@havsoga.example\"")
+            && body.contains("<option value=\"weekly\" selected>")
+            && body.contains("value=\"22:00\"")
+            && body.contains("value=\"partner\" checked");
+        if stored {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the preferences were not stored in 30 s:\n{body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let start = Instant::now();
     while active_ids(nats, "havsoga", None).await.contains(&target) {
         assert!(start.elapsed() < Duration::from_secs(30), "the dismissed recommendation was not withdrawn in 30 s");
