@@ -92,7 +92,7 @@ impl Index {
 
     /// The raw-relevance shift of call `e` for `org` from its feedback on other calls.
     pub(super) fn feedback_shift(&self, org: &OrgId, e: &CallEntry) -> f32 {
-        let Some(d) = self.dismissed.get(org) else { return 0.0 };
+        let Some(d) = self.dismissals(org) else { return 0.0 };
         let pull = |ids: &mut dyn Iterator<Item = &CallId>| -> f32 {
             ids.filter(|c| **c != e.call.id).filter_map(|c| self.calls.get(c)).map(|x| x.vec.cos(&e.vec)).sum()
         };
@@ -121,7 +121,7 @@ impl Index {
 
     /// Whether `target` is dismissed by `org` and still stands as it was dismissed.
     pub fn is_dismissed(&self, org: &OrgId, target: &Target) -> bool {
-        let Some(d) = self.dismissed.get(org) else { return false };
+        let Some(d) = self.dismissals(org) else { return false };
         match target {
             Target::Call(c) => self.calls.get(c).is_some_and(|e| d.call(e)),
             Target::Partner(p) => d.partner(p),
@@ -137,7 +137,12 @@ impl Index {
         recs
     }
 
+    /// An organisation's feedback, if any; no hashing at all while nobody gave feedback (the
+    /// candidate searches ask this for every organisation they touch).
     pub(super) fn dismissals(&self, org: &OrgId) -> Option<&Dismissals> {
+        if self.dismissed.is_empty() {
+            return None;
+        }
         self.dismissed.get(org)
     }
 
