@@ -18,6 +18,10 @@ use tracing::{debug, error, info, warn};
 
 /// The longest wait before a message is tried again while a dependency is unavailable.
 const UNAVAILABLE_PAUSE: Duration = Duration::from_secs(5);
+/// How long one pull request waits at the server, and how often the server says it is alive
+/// while it has nothing to deliver.
+const PULL_EXPIRES: Duration = Duration::from_secs(10);
+const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// Which durable consumer to run.
 #[derive(Debug, Clone)]
@@ -257,7 +261,11 @@ impl Bus {
         info!(durable = %spec.durable, stream = %spec.stream.name(&self.prefix), max_batch, "consuming");
         stats.track(&spec.durable, Track::Started(spec.stream));
         while !cancel.is_cancelled() {
-            let messages = match consumer.messages().await {
+            // Short pull requests with heartbeats: a request the server lost (its consumer
+            // leader died, or moved) is noticed within two heartbeats and replaced at once,
+            // rather than after the client's default 30 s expiry.
+            let opened = consumer.stream().expires(PULL_EXPIRES).heartbeat(PULL_HEARTBEAT).messages().await;
+            let messages = match opened {
                 Ok(m) => m,
                 Err(e) => {
                     stats.stream_errors.fetch_add(1, Ordering::Relaxed);
@@ -280,16 +288,22 @@ impl Bus {
                     break;
                 };
                 let mut batch = Vec::with_capacity(chunk.len());
+                let mut reopen = false;
                 for m in chunk {
                     match m {
                         Ok(msg) => batch.push(msg),
                         Err(e) => {
                             stats.stream_errors.fetch_add(1, Ordering::Relaxed);
-                            warn!(durable = %spec.durable, error = %e, "message stream error; continuing");
+                            // The server stopped answering this pull request: ask again.
+                            reopen |= e.kind() == pull::MessagesErrorKind::MissingHeartbeat;
+                            warn!(durable = %spec.durable, error = %e, reopen, "message stream error; continuing");
                         }
                     }
                 }
                 if batch.is_empty() {
+                    if reopen {
+                        break;
+                    }
                     continue;
                 }
                 let started = std::time::Instant::now();
@@ -299,6 +313,9 @@ impl Bus {
                 stats.batch_seconds.observe(started.elapsed().as_secs_f64());
                 if let Some(wait) = unavailable {
                     pause(&cancel, wait).await;
+                }
+                if reopen {
+                    break;
                 }
             }
         }

@@ -61,19 +61,12 @@ pub async fn pending(db: &impl ConnectionTrait, subject_prefix: &str, limit: u64
     if db.get_database_backend() == DbBackend::Postgres {
         q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    let rows = q.all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Pending {
-            seq: r.seq,
-            event: OutboxEvent {
-                event_id: r.event_id,
-                subject: r.subject,
-                event_type: r.event_type,
-                payload: r.payload,
-            },
-        })
-        .collect())
+    Ok(q.all(db).await?.into_iter().map(pending_of).collect())
+}
+
+fn pending_of(r: outbox::Model) -> Pending {
+    let event = OutboxEvent { event_id: r.event_id, subject: r.subject, event_type: r.event_type, payload: r.payload };
+    Pending { seq: r.seq, event }
 }
 
 pub async fn mark_published(db: &impl ConnectionTrait, seqs: &[i64]) -> Result<(), StoreError> {
@@ -100,6 +93,17 @@ pub async fn delete_published_before(
         .exec(db)
         .await?;
     Ok(r.rows_affected)
+}
+
+/// The rows (published or not) whose payload contains `needle`, e.g. a recommendation id, in
+/// order, each with whether it is published: what a failure report or an operator reads.
+pub async fn mentioning(db: &impl ConnectionTrait, needle: &str) -> Result<Vec<(Pending, bool)>, StoreError> {
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::Payload.contains(needle))
+        .order_by_asc(outbox::Column::Seq)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.published_at.is_some(), r)).map(|(p, r)| (pending_of(r), p)).collect())
 }
 
 /// Rows held, published or not.

@@ -243,7 +243,9 @@ impl Matcher {
         self.touch();
         let last = ds.iter().map(|d| d.stream_sequence).max().unwrap_or(0);
         let failure = if !self.caught_up(last).await {
-            Outcome::Retry(format!("the index has not caught up with stream sequence {last}"))
+            // The feed is behind the stream (a replica catching up after a node loss): every
+            // batch would wait alike, and none may be dead-lettered for it.
+            Outcome::Unavailable(format!("the index has not caught up with stream sequence {last}"))
         } else {
             let synced = self.sync_batch(changed, flush, mine).await;
             self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);

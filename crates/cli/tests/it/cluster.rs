@@ -305,9 +305,17 @@ impl Cluster {
         if for_consumers != stored_ids {
             let lost: Vec<&&String> = stored_ids.difference(&for_consumers).take(5).collect();
             let extra: Vec<&&String> = for_consumers.difference(&stored_ids).take(5).collect();
+            let last = self.recommendations_published().await;
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let again: Vec<CloudEvent<RecommendationV1>> =
+                self.bus.replay(Stream::Recommendations, None).await.expect("replay");
+            let mut story = format!("stream last sequence {last}; read again 3 s later: {} events\n", again.len());
+            for id in lost.iter().chain(&extra).take(6) {
+                story.push_str(&self.story(id, &recs).await);
+            }
             panic!(
                 "the consumers' view differs from the store: {} active for consumers ({} events read), {} in the store; \
-                 first lost {lost:?}, first extra {extra:?}",
+                 first lost {lost:?}, first extra {extra:?}\n{story}",
                 for_consumers.len(),
                 recs.len(),
                 stored_ids.len()
@@ -315,6 +323,36 @@ impl Cluster {
         }
         assert!(!active.is_empty(), "the workload recommends something");
         active
+    }
+
+    /// One recommendation's history, for a failure message: its events on the stream, its row
+    /// in the store, and its outbox rows (published or not).
+    async fn story(&self, id: &str, recs: &[CloudEvent<RecommendationV1>]) -> String {
+        let on_stream: Vec<String> = recs
+            .iter()
+            .filter(|e| e.data.recommendation_id == id)
+            .map(|e| format!("{} r{}", e.ty.rsplit('.').nth(1).unwrap_or(&e.ty), e.data.revision))
+            .collect();
+        let stored = brygga_store::recommendations::one(self.store.db(), &id.parse().expect("uuid"))
+            .await
+            .expect("row")
+            .map(|(p, active)| format!("r{} active={active}", p.revision));
+        let outbox: Vec<String> = brygga_store::outbox::mentioning(self.store.db(), id)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .map(|(r, published)| {
+                let v: Value = serde_json::from_str(&r.event.payload).unwrap_or_default();
+                let ty = &r.event.event_type;
+                format!(
+                    "seq {} {} r{} published={published}",
+                    r.seq,
+                    ty.rsplit('.').nth(1).unwrap_or(ty),
+                    v["data"]["revision"]
+                )
+            })
+            .collect();
+        format!("  {id}: stream {on_stream:?}; store {stored:?}; outbox {outbox:?}\n")
     }
 
     /// What the store's registry holds, as the oracle reads it.
