@@ -7,6 +7,7 @@
 
 mod config;
 pub mod links;
+pub mod mac;
 pub mod nats_server;
 pub mod otlp;
 pub mod secret;

@@ -5,8 +5,6 @@
 //! another recommendation. The token is the only credential on those routes.
 
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 /// What a link lets its holder do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,10 +55,7 @@ pub struct Links {
 }
 
 fn mac(key: &[u8], body: &str) -> String {
-    let Ok(mut m) = Hmac::<Sha256>::new_from_slice(key) else { return String::new() };
-    m.update(b"brygga-link\x1f");
-    m.update(body.as_bytes());
-    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    crate::mac::hex(key, &[b"brygga-link\x1f", body.as_bytes()])
 }
 
 impl Links {
@@ -83,9 +78,7 @@ impl Links {
     /// What a token grants, if it is genuine and has not expired.
     pub fn verify(&self, token: &str, now: i64) -> Option<Grant> {
         let (b64, sig) = token.split_once('.')?;
-        let want = mac(&self.key, b64);
-        let same = want.len() == sig.len() && want.bytes().zip(sig.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-        if !same {
+        if !crate::mac::same(sig, &mac(&self.key, b64)) {
             return None;
         }
         let body = String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b64).ok()?).ok()?;

@@ -5,8 +5,6 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 /// One advisor who may sign in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,18 +30,9 @@ pub struct Auth {
     pub secure_cookies: bool,
 }
 
-fn mac(key: &[u8], parts: &[&[u8]]) -> String {
-    let Ok(mut m) = Hmac::<Sha256>::new_from_slice(key) else { return String::new() };
-    for p in parts {
-        m.update(p);
-        m.update(b"\x1f");
-    }
-    m.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Compares two strings in time independent of where they differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The MAC of `body` for one purpose (`tag`: session, csrf).
+fn mac(key: &[u8], tag: &[u8], body: &[u8]) -> String {
+    brygga_runtime::mac::hex(key, &[tag, b"\x1f", body, b"\x1f"])
 }
 
 impl Auth {
@@ -65,13 +54,13 @@ impl Auth {
     pub fn session(&self, name: &str, now: i64) -> String {
         let body = format!("{name}|{}", now + self.ttl_secs);
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body.as_bytes());
-        format!("{b64}.{}", mac(&self.key, &[b"session", b64.as_bytes()]))
+        format!("{b64}.{}", mac(&self.key, b"session", b64.as_bytes()))
     }
 
     /// The advisor a session cookie value belongs to, if it is genuine and not expired.
     pub fn check(&self, value: &str, now: i64) -> Option<String> {
         let (b64, sig) = value.split_once('.')?;
-        if !same(sig, &mac(&self.key, &[b"session", b64.as_bytes()])) {
+        if !brygga_runtime::mac::same(sig, &mac(&self.key, b"session", b64.as_bytes())) {
             return None;
         }
         let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b64).ok()?;
@@ -83,11 +72,11 @@ impl Auth {
 
     /// The CSRF token of a session (the same for every form of that session).
     pub fn csrf(&self, session: &str) -> String {
-        mac(&self.key, &[b"csrf", session.as_bytes()])
+        mac(&self.key, b"csrf", session.as_bytes())
     }
 
     pub fn csrf_ok(&self, session: &str, token: &str) -> bool {
-        same(token, &self.csrf(session))
+        brygga_runtime::mac::same(token, &self.csrf(session))
     }
 
     /// The `Set-Cookie` value that starts a session.
