@@ -16,7 +16,7 @@ pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBa
 
 use brygga_migration::{Migrator, MigratorTrait};
 use brygga_runtime::secret::{redact_url, scrub, url_secrets};
-use sea_orm::{ConnectOptions, Database};
+use sea_orm::{sqlx, ConnectOptions, Database};
 use std::path::Path;
 use std::time::Duration;
 
@@ -86,25 +86,55 @@ pub struct Store {
 impl Store {
     /// Connects to `postgres://…` or `sqlite://…`.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let failed = |m: String| StoreError::Connect { url: redact_url(url), message: scrub(&m, &url_secrets(url)) };
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.max_connections(if url.starts_with("sqlite:") { 4 } else { 10 })
             .connect_timeout(Duration::from_secs(10))
-            .sqlx_logging(false)
-            // On every pooled connection: WAL lets readers and the single writer proceed
-            // together, and with WAL `synchronous=NORMAL` syncs at checkpoints instead of at
-            // every commit (the database cannot be corrupted; a power cut may lose the last
-            // commits, as JetStream's own periodic sync may lose the last messages).
-            // A 16 MiB page cache per connection (SQLite's default is 2 MiB): the matcher's
-            // reads of held recommendations otherwise go to the file on every event.
-            .map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                    .pragma("cache_size", "-16384")
-            });
-        let failed =
-            |e: DbErr| StoreError::Connect { url: redact_url(url), message: scrub(&e.to_string(), &url_secrets(url)) };
-        let db = Database::connect(opts).await.map_err(failed)?;
-        Ok(Self { db })
+            .sqlx_logging(false);
+        if !url.starts_with("sqlite:") {
+            let db = Database::connect(opts).await.map_err(|e| failed(e.to_string()))?;
+            return Ok(Self { db });
+        }
+        Ok(Self { db: Self::connect_sqlite(url, opts).await.map_err(|e| failed(e.to_string()))? })
+    }
+
+    /// A SQLite pool, with the settings of every pooled connection and a check of each one
+    /// the pool hands out.
+    async fn connect_sqlite(url: &str, opts: ConnectOptions) -> Result<DatabaseConnection, sqlx::Error> {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+        use sqlx::{ConnectOptions as _, Connection as _};
+        // WAL lets readers and the single writer proceed together, and with WAL
+        // `synchronous=NORMAL` syncs at checkpoints instead of at every commit (the database
+        // cannot be corrupted; a power cut may lose the last commits, as JetStream's own
+        // periodic sync may lose the last messages). A 16 MiB page cache per connection
+        // (SQLite's default is 2 MiB): the matcher's reads of held recommendations otherwise go
+        // to the file on every event.
+        let conn_opts = url
+            .parse::<SqliteConnectOptions>()?
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .pragma("cache_size", "-16384")
+            .disable_statement_logging();
+        // A connection that still counts itself in a transaction when the pool hands it out is
+        // closed instead. It happens after a COMMIT that failed on a full disk: SQLite has
+        // rolled the transaction back, the driver's ROLLBACK then fails and its transaction
+        // depth stays one too high, so the connection's next "transaction" is a savepoint
+        // whose rollback leaves the real transaction, and its write lock, open for good:
+        // every other connection then answers "database is locked" after the disk is back.
+        let pool = opts
+            .sqlx_pool_options::<sqlx::Sqlite>()
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    let stuck = conn.is_in_transaction();
+                    if stuck {
+                        tracing::warn!("a SQLite connection left in a transaction is closed and replaced");
+                    }
+                    Ok(!stuck)
+                })
+            })
+            .connect_with(conn_opts)
+            .await?;
+        Ok(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
     }
 
     /// The URL of a SQLite file (created when missing).

@@ -176,3 +176,40 @@ macro_rules! on_both {
 }
 
 on_both!(version_rule_is_deterministic, recommendations_and_outbox_commit_together);
+
+/// SQLite only. A statement that makes SQLite roll the whole transaction back by itself (as a
+/// COMMIT on a full disk does; here a trigger's `RAISE(ROLLBACK)`) leaves the driver's
+/// transaction depth one too high on that connection; its next transaction would be a mere
+/// savepoint whose rollback keeps the real transaction, and the write lock, open. The pool
+/// replaces such a connection, so another writer is never locked out.
+#[tokio::test]
+async fn a_connection_left_in_a_transaction_is_replaced() {
+    use brygga_store::ConnectionTrait;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    let conn = store.db();
+    conn.execute_unprepared(
+        "CREATE TABLE t (x INTEGER); CREATE TABLE u (x INTEGER);
+         CREATE TRIGGER refuse BEFORE INSERT ON t WHEN NEW.x = 0 BEGIN SELECT RAISE(ROLLBACK, 'refused'); END;",
+    )
+    .await
+    .expect("schema");
+    let tx = conn.begin().await.expect("begin");
+    let refused = tx.execute_unprepared("INSERT INTO t VALUES (0)").await;
+    assert!(refused.is_err(), "the trigger refuses and SQLite rolls the transaction back");
+    drop(tx);
+    // Let the connection go back to the pool, then give a transaction (rolled back) to each
+    // connection the pool may hold: the pool hands its idle connections out in turn.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    for _ in 0..4 {
+        let tx = conn.begin().await.expect("begin again");
+        tx.execute_unprepared("INSERT INTO t VALUES (1)").await.expect("insert");
+        tx.rollback().await.expect("rollback");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Another writer, on a pool of its own, is not locked out.
+    let other = Store::connect(&db.url).await.expect("connect");
+    let t = std::time::Instant::now();
+    other.db().execute_unprepared("INSERT INTO u VALUES (1)").await.expect("another writer is not locked out");
+    assert!(t.elapsed() < std::time::Duration::from_secs(2), "the other writer waited {:?}", t.elapsed());
+}
