@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod fixtures;
+pub mod netns;
 
 use brygga_runtime::NatsServer;
 use sea_orm::{ConnectionTrait, Database};

@@ -117,6 +117,46 @@ async fn a_lost_node_of_a_3_node_cluster_loses_and_doubles_nothing() {
     c.stop();
 }
 
+/// One node of a 3-node cluster (each node in a network namespace of its own) is cut off from
+/// the other two mid-burst while clients still reach it, then healed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_node_of_a_3_node_cluster_loses_and_doubles_nothing() {
+    let away = Duration::from_secs(if full() { 60 } else { 5 });
+    let nodes = match brygga_testkit::netns::NetnsCluster::start(3).await {
+        Ok(n) => n,
+        Err(e) => {
+            println!("SKIPPED: no cluster in network namespaces (needs root and iproute2): {e}");
+            return;
+        }
+    };
+    let db = TestDb::new(Backend::Postgres).await;
+    let mut c = Cluster::with_replicas(&nodes.url(), &db.url, 1, 3).await;
+    c.start("svc", "all");
+    let (first, rest) = workload(&c.prefix, if full() { 1_200 } else { 120 });
+    c.publish(&first).await;
+    until_published(&c, 20).await;
+    assert!(nodes.reaches(0, 1) && nodes.reaches(1, 0), "the nodes reach each other before the partition");
+    nodes.partition(0).expect("partition");
+    assert!(!nodes.reaches(0, 1) && !nodes.reaches(2, 0), "node 0 is cut off from the others");
+    let client = std::net::TcpStream::connect((nodes.nodes[0].ip.as_str(), 4222));
+    assert!(client.is_ok(), "clients still reach node 0");
+    let half = rest.len() / 2;
+    // A producer connected to the cut-off node gets no acknowledgement until the heal (its
+    // connection stays up, so the client does not move to another node): publish alongside.
+    let cut = async {
+        tokio::time::sleep(away).await;
+        nodes.heal(0).expect("heal");
+        assert!(nodes.reaches(0, 1) && nodes.reaches(2, 0), "healed");
+    };
+    tokio::join!(c.publish(&rest[..half]), cut);
+    c.publish(&rest[half..]).await;
+    let t = Instant::now();
+    c.settle().await;
+    let fault = format!("one node of 3 (R3) cut off from the others mid-burst, healed after {} s", away.as_secs());
+    verdict(&c, &[first, rest].concat(), &fault, t.elapsed()).await;
+    c.stop();
+}
+
 /// A slow consumer: every durable consumer may hold only 4 messages unacknowledged, so under
 /// a burst the server waits at that bound all the time (checked: the unacknowledged count is
 /// seen at 4) and the acknowledgement wait is 2 s.
