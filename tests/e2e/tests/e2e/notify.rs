@@ -100,8 +100,12 @@ fn parse(raw: &[u8]) -> (String, String, String, String) {
 }
 
 fn notifier(h: &Harness, smtp: Option<&str>, webhook_secret: Option<&[u8]>) -> Arc<Notifier> {
-    let channels =
-        Channels::new(smtp, "Brygga <brygga@example.se>", webhook_secret, Duration::from_secs(5)).expect("channels");
+    notifier_timed(h, smtp, webhook_secret, Duration::from_secs(5))
+}
+
+/// As [`notifier`], each delivery attempt given at most `timeout`.
+fn notifier_timed(h: &Harness, smtp: Option<&str>, webhook_secret: Option<&[u8]>, timeout: Duration) -> Arc<Notifier> {
+    let channels = Channels::new(smtp, "Brygga <brygga@example.se>", webhook_secret, timeout).expect("channels");
     Arc::new(Notifier {
         store: h.store.clone(),
         prefix: h.p().to_owned(),
@@ -338,10 +342,18 @@ async fn receiver() -> (u16, Received) {
                    headers: HeaderMap,
                    body: axum::body::Bytes| async move {
         let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        let mut g = got.lock().expect("lock");
-        g.push((path.clone(), header("idempotency-key"), header("brygga-signature"), body.to_vec()));
-        let tries = g.iter().filter(|(p, ..)| *p == path).count();
+        let tries = {
+            let mut g = got.lock().expect("lock");
+            g.push((path.clone(), header("idempotency-key"), header("brygga-signature"), body.to_vec()));
+            g.iter().filter(|(p, ..)| *p == path).count()
+        };
         match path.as_str() {
+            // Answers the first attempt only after the sender's timeout (1 s), then at once.
+            "slow" if tries == 1 => {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                StatusCode::NO_CONTENT
+            }
+            "slow" => StatusCode::NO_CONTENT,
             // Fails once with a 503, then takes it.
             "flaky" if tries == 1 => StatusCode::SERVICE_UNAVAILABLE,
             "flaky" => StatusCode::NO_CONTENT,
@@ -361,24 +373,34 @@ pub(super) async fn webhooks_are_signed_retried_after_5xx_and_dead_lettered_afte
     let (port, got) = receiver().await;
     let h = Harness::start(backend).await;
     let secret = b"a webhook key of the region";
-    let n = notifier(&h, None, Some(secret));
+    let n = notifier_timed(&h, None, Some(secret), Duration::from_secs(1));
     let task = run(&h, &n);
     let hook = |path: &str| json!({"channel": "webhook", "address": format!("http://127.0.0.1:{port}/hook/{path}"), "opt_out": {"kinds": calls_only()}});
     preferences(&h, "flaky", 1, hook("flaky")).await;
     preferences(&h, "gone", 1, hook("gone")).await;
     preferences(&h, "down", 1, hook("down")).await;
+    preferences(&h, "slow", 1, hook("slow")).await;
     h.call("ev-call-1", ocean_call()).await;
     h.org("ev-org-1", marine("flaky")).await;
     h.org("ev-org-2", marine("gone")).await;
     h.org("ev-org-3", marine("down")).await;
+    h.org("ev-org-4", marine("slow")).await;
     h.settle().await;
     let count = |path: &str| got.lock().expect("lock").iter().filter(|(p, ..)| p == path).count();
-    wait_until("the first attempts", async || count("flaky") == 1 && count("gone") == 1 && count("down") == 1).await;
+    wait_until("the first attempts", async || {
+        count("flaky") == 1 && count("gone") == 1 && count("down") == 1 && count("slow") == 1
+    })
+    .await;
     // The retry waits for its backoff (30 s): a day later on the service's clock it is due.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(count("flaky"), 1, "not retried before the backoff");
+    // The attempt that timed out is a transient failure, waiting for its retry like a 5xx.
+    wait_until("the timeout noted", async || {
+        of_organisation(h.store.db(), "slow").await.expect("rows").iter().any(|r| r.attempts == 1 && r.status != "sent")
+    })
+    .await;
     h.clock.set(date("2026-08-18"));
-    wait_until("the retry", async || count("flaky") == 2).await;
+    wait_until("the retry", async || count("flaky") == 2 && count("slow") == 2).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(count("flaky"), 2, "taken at the second attempt, not sent again");
     assert_eq!(count("gone"), 1, "a 4xx is not retried");
@@ -409,6 +431,10 @@ pub(super) async fn webhooks_are_signed_retried_after_5xx_and_dead_lettered_afte
     assert!(body["text"].as_str().is_some_and(|t| t.contains("Ocean technology testing sites")));
     let rows = of_organisation(h.store.db(), "flaky").await.expect("rows");
     assert_eq!((rows.len(), rows[0].status.as_str(), rows[0].attempts), (1, "sent", 2), "{rows:?}");
+    let rows = of_organisation(h.store.db(), "slow").await.expect("rows");
+    assert_eq!((rows.len(), rows[0].status.as_str(), rows[0].attempts), (1, "sent", 2), "{rows:?}");
+    let slow: Vec<_> = all.iter().filter(|(p, ..)| p == "slow").collect();
+    assert_eq!(slow[0].1, slow[1].1, "the retry after a timeout keeps the idempotency key");
     let rows = of_organisation(h.store.db(), "gone").await.expect("rows");
     assert_eq!((rows[0].status.as_str(), rows[0].reason.as_deref()), ("failed", Some("webhook answered 410")));
     // The dead letter names the reason, and never the address.
@@ -430,7 +456,8 @@ pub(super) async fn webhooks_are_signed_retried_after_5xx_and_dead_lettered_afte
     );
     assert!(!d.payload.contains("127.0.0.1") && !d.reason.contains("127.0.0.1"), "{d:?}");
     assert!(d.payload.contains(OCEAN_CALL));
-    assert_eq!((n.stats.retried(), n.stats.failed(), n.stats.sent()), (3, 2, 1));
+    // Retried: flaky once, down twice, slow once; failed: gone and down; sent: flaky and slow.
+    assert_eq!((n.stats.retried(), n.stats.failed(), n.stats.sent()), (4, 2, 2));
     h.cancel.cancel();
     task.await.expect("task").expect("notify ended cleanly");
     h.stop().await;
