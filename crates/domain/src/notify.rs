@@ -211,6 +211,16 @@ impl Default for Rules {
 
 /// Whether the organisation may be sent anything about a target of `kind`.
 pub fn may_send(consent_contact: bool, prefs: Option<&Preferences>, kind: &str) -> Result<(), Suppressed> {
+    let p = may_contact(consent_contact, prefs)?;
+    if p.opt_out_kinds.iter().any(|k| k == kind) {
+        return Err(Suppressed::OptedOutOfKind);
+    }
+    Ok(())
+}
+
+/// Whether the organisation may be sent anything at all (whatever the kind of target): its
+/// preferences if so.
+pub fn may_contact(consent_contact: bool, prefs: Option<&Preferences>) -> Result<&Preferences, Suppressed> {
     if !consent_contact {
         return Err(Suppressed::NoConsent);
     }
@@ -221,10 +231,7 @@ pub fn may_send(consent_contact: bool, prefs: Option<&Preferences>, kind: &str) 
     if p.channel == Channel::None {
         return Err(Suppressed::ChannelNone);
     }
-    if p.opt_out_kinds.iter().any(|k| k == kind) {
-        return Err(Suppressed::OptedOutOfKind);
-    }
-    Ok(())
+    Ok(p)
 }
 
 /// What the last message about a recommendation said (to judge an update).
@@ -315,6 +322,8 @@ mod tests {
         assert_eq!(may_send(false, Some(&p), "call"), Err(Suppressed::NoConsent));
         assert_eq!(may_send(true, None, "call"), Err(Suppressed::NoPreferences));
         assert_eq!(may_send(true, Some(&p), "partner"), Err(Suppressed::OptedOutOfKind));
+        assert_eq!(may_contact(true, Some(&p)), Ok(&p), "opting out of a kind is not opting out of all");
+        assert_eq!(may_contact(false, Some(&p)), Err(Suppressed::NoConsent));
         let all = Preferences { opt_out_all: true, ..p.clone() };
         assert_eq!(may_send(true, Some(&all), "call"), Err(Suppressed::OptedOut));
         let none = Preferences { channel: Channel::None, ..p };

@@ -28,8 +28,8 @@ pub use stats::NotifyStats;
 
 use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
 use brygga_domain::notify::{
-    backoff, due_for, material_update, may_send, reminder_due, Cadence, LastSent, MessageKind, Preferences, Rules,
-    Suppressed,
+    backoff, due_for, material_update, may_contact, may_send, reminder_due, Cadence, LastSent, MessageKind,
+    Preferences, Rules, Suppressed,
 };
 use brygga_domain::{Clock, Language};
 use brygga_events::subject::{dead_letter, recommendation, Stream};
@@ -159,10 +159,17 @@ impl Audience {
         Ok(Self { addressees: rows::addressees(db, orgs).await?, prefs: rows::preferences_of(db, orgs).await? })
     }
 
+    /// Whether `org` may be sent anything about a target of `kind`: whom to address and how.
     fn check(&self, org: &str, kind: &str) -> Result<(&Addressee, &Preferences), Suppressed> {
         let a = self.addressees.get(org).ok_or(Suppressed::Removed)?;
         may_send(a.consent_contact, self.prefs.get(org), kind)?;
-        self.prefs.get(org).map(|p| (a, p)).ok_or(Suppressed::NoPreferences)
+        self.reachable(org)
+    }
+
+    /// Whether `org` may be sent anything at all: whom to address and how.
+    fn reachable(&self, org: &str) -> Result<(&Addressee, &Preferences), Suppressed> {
+        let a = self.addressees.get(org).ok_or(Suppressed::Removed)?;
+        Ok((a, may_contact(a.consent_contact, self.prefs.get(org))?))
     }
 }
 
@@ -392,7 +399,7 @@ impl Notifier {
                 }
             }
         }
-        let Ok((addressee, prefs)) = audience.check(org, "") else { return Ok(()) };
+        let Ok((addressee, prefs)) = audience.reachable(org) else { return Ok(()) };
         // A digest organisation's created and updated messages go as one; reminders on their own.
         let mut messages: Vec<Vec<(Claimed, Entry)>> = Vec::new();
         let mut digest = Vec::new();
