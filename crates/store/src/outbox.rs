@@ -96,7 +96,7 @@ pub async fn delete_published_before(
 }
 
 /// The rows (published or not) whose payload contains `needle`, e.g. a recommendation id, in
-/// order, each with whether it is published: what a failure report or an operator reads.
+/// order, each with whether it is published: what the cluster tests' failure report reads.
 pub async fn mentioning(db: &impl ConnectionTrait, needle: &str) -> Result<Vec<(Pending, bool)>, StoreError> {
     let rows = outbox::Entity::find()
         .filter(outbox::Column::Payload.contains(needle))
