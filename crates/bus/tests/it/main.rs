@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+mod follow;
 mod security;
 
 async fn bus(url: &str) -> Bus {
