@@ -11,7 +11,9 @@
 //!    with an exact rebuild;
 //! 5. peak resident memory after the load (before the in-process extras).
 //!
-//! The last line is one JSON object with the figures.
+//! The last line is one JSON object with the figures. `--index-only` skips 1-3 and 5's load:
+//! the index is built straight from the corpus (`--builds` times) and queried, so the
+//! in-process figures reach 100,000 organisations in minutes.
 
 pub mod durability;
 mod gen;
@@ -64,6 +66,14 @@ pub struct BenchArgs {
     /// Where the benchmark keeps its data (emptied at start).
     #[arg(long, default_value = ".brygga/bench")]
     pub data_dir: PathBuf,
+    /// Only the in-process figures, on an index built straight from the generated corpus (no
+    /// bus, no store): the index build (best and median of --builds), the queries, the memory.
+    /// Reaches 100,000 organisations in minutes where the full run takes the load's time.
+    #[arg(long)]
+    pub index_only: bool,
+    /// Index builds timed with --index-only.
+    #[arg(long, default_value_t = 3)]
+    pub builds: usize,
 }
 
 /// p-quantile of sorted milliseconds.
@@ -96,6 +106,9 @@ fn ms(t: Instant) -> f64 {
 
 pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.orgs > 0 && args.calls > 0, "--orgs and --calls must be at least 1");
+    if args.index_only {
+        return index_only(&cfg, &args);
+    }
     if args.data_dir.exists() {
         std::fs::remove_dir_all(&args.data_dir).with_context(|| format!("emptying {}", args.data_dir.display()))?;
     }
@@ -166,21 +179,7 @@ pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
     let (orgs_n, calls_n, terms_n, postings_n) = fresh.sizes();
     println!("  index build from the store: {build_s:.2} s ({orgs_n} organisations, {calls_n} calls, {terms_n} terms, {postings_n} postings)");
 
-    let step = |n: usize| (n / args.samples.max(1)).max(1);
-    let call_ids: Vec<_> = fresh.calls().step_by(step(calls_n)).map(|c| c.id.clone()).collect();
-    let fanout = time_each(&call_ids, |id| fresh.orgs_matching_call(id, snapshot));
-    let tantivy = tantivy_fanout(&fresh, &call_ids)?;
-    let org_ids: Vec<OrgId> = fresh.orgs().step_by(step(orgs_n)).map(|o| o.id.clone()).collect();
-    let org_calls = time_each(&org_ids, |id| fresh.call_scores(id));
-    println!(
-        "  call → all organisations: p50 {:.2} ms, p99 {:.2} ms; tantivy BM25, same queries: {}",
-        pct(&fanout, 0.5),
-        pct(&fanout, 0.99),
-        tantivy.as_ref().map_or("not compiled in (scripts/bench builds with --features bm25)".to_owned(), |t| {
-            format!("p50 {:.2} ms, p99 {:.2} ms", pct(t, 0.5), pct(t, 0.99))
-        })
-    );
-    println!("  organisation → all calls: p50 {:.3} ms, p99 {:.3} ms", pct(&org_calls, 0.5), pct(&org_calls, 0.99));
+    let Queries { fanout, tantivy, org_calls, org_ids } = queries(&fresh, &args, snapshot)?;
 
     let overlap = matcher.read_index(|live| topk_overlap(live, &fresh, &org_ids, 5)).await;
     println!("  top-5 call overlap, the service's index against an exact rebuild: {overlap:.4}");
@@ -206,6 +205,76 @@ pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
     });
     println!("{line}");
     app.stop(Duration::from_secs(cfg.shutdown_timeout_secs)).await
+}
+
+/// Latencies of the index's queries, sorted milliseconds, and the organisations sampled.
+struct Queries {
+    fanout: Vec<f64>,
+    tantivy: Option<Vec<f64>>,
+    org_calls: Vec<f64>,
+    org_ids: Vec<OrgId>,
+}
+
+/// Times call → all organisations (beside tantivy when compiled in) and organisation → all
+/// calls on `index`, over `args.samples` of each, and prints them.
+fn queries(index: &Index, args: &BenchArgs, snapshot: chrono::NaiveDate) -> anyhow::Result<Queries> {
+    let (orgs_n, calls_n, _, _) = index.sizes();
+    let step = |n: usize| (n / args.samples.max(1)).max(1);
+    let call_ids: Vec<_> = index.calls().step_by(step(calls_n)).map(|c| c.id.clone()).collect();
+    let fanout = time_each(&call_ids, |id| index.orgs_matching_call(id, snapshot));
+    let tantivy = tantivy_fanout(index, &call_ids)?;
+    let org_ids: Vec<OrgId> = index.orgs().step_by(step(orgs_n)).map(|o| o.id.clone()).collect();
+    let org_calls = time_each(&org_ids, |id| index.call_scores(id));
+    println!(
+        "  call → all organisations: p50 {:.2} ms, p99 {:.2} ms; tantivy BM25, same queries: {}",
+        pct(&fanout, 0.5),
+        pct(&fanout, 0.99),
+        tantivy.as_ref().map_or("not compiled in (scripts/bench builds with --features bm25)".to_owned(), |t| {
+            format!("p50 {:.2} ms, p99 {:.2} ms", pct(t, 0.5), pct(t, 0.99))
+        })
+    );
+    println!("  organisation → all calls: p50 {:.3} ms, p99 {:.3} ms", pct(&org_calls, 0.5), pct(&org_calls, 0.99));
+    Ok(Queries { fanout, tantivy, org_calls, org_ids })
+}
+
+/// `--index-only`: the index built straight from the corpus, `args.builds` times, then its
+/// queries and the peak memory. The last line is JSON.
+fn index_only(cfg: &Config, args: &BenchArgs) -> anyhow::Result<()> {
+    let (catalogue, snapshot) = Catalogue::shipped();
+    let (calls, orgs) = corpus(args, &catalogue, snapshot)?;
+    let calls: Vec<brygga_domain::Call> = calls.into_iter().map(CallV1::into_domain).collect::<Result<_, _>>()?;
+    let orgs: Vec<brygga_domain::Organisation> =
+        orgs.into_iter().map(OrganisationV1::into_domain).collect::<Result<_, _>>()?;
+    println!("brygga bench --index-only: {} calls, {} organisations, in process", calls.len(), orgs.len());
+    let mut builds = Vec::new();
+    let mut index = None;
+    for _ in 0..args.builds.max(1) {
+        drop(index.take());
+        let t = Instant::now();
+        index = Some(Index::with(catalogue.clone(), cfg.ranker.clone(), calls.clone(), orgs.clone()));
+        builds.push(t.elapsed().as_secs_f64());
+    }
+    let index = index.context("one build at least")?;
+    let builds = sorted(builds);
+    let (orgs_n, calls_n, terms_n, postings_n) = index.sizes();
+    println!(
+        "  index build: best {:.2} s, median {:.2} s of {} ({orgs_n} organisations, {calls_n} calls, {terms_n} terms, {postings_n} postings)",
+        builds[0],
+        pct(&builds, 0.5),
+        builds.len()
+    );
+    let q = queries(&index, args, snapshot)?;
+    let peak_rss = peak_rss_mb();
+    println!("  peak resident memory: {peak_rss:.0} MB (the corpus twice, as events and as documents, and the index)");
+    let line = json!({
+        "orgs": orgs.len(), "calls": calls.len(), "mode": "index-only",
+        "index_build_s": builds[0], "index_build_median_s": pct(&builds, 0.5),
+        "call_fanout_p50_ms": pct(&q.fanout, 0.5), "call_fanout_p99_ms": pct(&q.fanout, 0.99),
+        "tantivy_call_fanout_p99_ms": q.tantivy.as_ref().map(|t| pct(t, 0.99)),
+        "org_to_calls_p99_ms": pct(&q.org_calls, 0.99), "peak_rss_mb": peak_rss.round(),
+    });
+    println!("{line}");
+    Ok(())
 }
 
 /// The calls and organisations of this run: generated, or read from the given files.

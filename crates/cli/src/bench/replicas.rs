@@ -65,6 +65,8 @@ pub async fn run(_cfg: Config, args: ReplicasArgs) -> anyhow::Result<()> {
         latency_events: 0,
         samples: 0,
         data_dir: dir.join("unused"),
+        index_only: false,
+        builds: 0,
     };
     let (calls, orgs) = corpus(&gen_args, &catalogue, snapshot)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -42,14 +42,14 @@ mod terms;
 #[cfg(test)]
 mod tests;
 
-use crate::association::Associations;
+use crate::association::{self, Role};
 use crate::text::Analyzer;
 use crate::{Call, CallId, Catalogue, MissionId, OrgId, Organisation};
 use docs::{area_doc, call_doc, mission_doc, org_doc, Doc};
 use postings::Postings;
 use serde::{Deserialize, Serialize};
 use slots::Slotted;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use terms::{SparseVec, Terms};
 
 /// Tunable ranking settings.
@@ -428,7 +428,7 @@ impl Index {
         (self.call_postings, self.org_postings) = (call_postings, org_postings);
     }
 
-    /// For each call-title word, the words organisations use with it ([`Associations`]),
+    /// For each call-title word, the words organisations use with it ([`association::learn`]),
     /// learned from at most [`ASSOCIATION_SAMPLE`] organisations.
     fn learn_associations(&self) -> HashMap<u32, Vec<(u32, f32)>> {
         // Shrunk like the organisation-side IDF: a few organisations say little.
@@ -438,32 +438,17 @@ impl Index {
             return HashMap::new();
         }
         let t = &self.terms;
-        let rows: HashSet<&str> = self
-            .calls
-            .values()
-            .flat_map(|e| e.doc.title_tf.ids())
-            .filter(|&id| !t.is_phrase(id))
-            .map(|id| t.name(id))
-            .collect();
-        let columns: HashSet<&str> = (0..self.stats.idf.len() as u32)
-            .filter(|&id| self.stats.idf(id).is_some() && !t.is_phrase(id))
-            .map(|id| t.name(id))
-            .collect();
+        let mut roles = vec![Role::default(); t.len()];
+        for id in self.calls.values().flat_map(|e| e.doc.title_tf.ids()).filter(|&id| !t.is_phrase(id)) {
+            roles[id as usize].row = true;
+        }
+        for id in (0..self.stats.idf.len() as u32).filter(|&id| self.stats.idf(id).is_some() && !t.is_phrase(id)) {
+            roles[id as usize].column = true;
+        }
         let step = self.orgs.len().div_ceil(ASSOCIATION_SAMPLE).max(1);
-        let docs = self
-            .orgs
-            .values()
-            .step_by(step)
-            .map(|e| e.doc.tf.ids().filter(|&id| !t.is_phrase(id)).map(|id| t.name(id)));
-        let learned = Associations::learn(docs, &rows, &columns, scale);
-        rows.iter()
-            .filter_map(|r| {
-                let related: Vec<(u32, f32)> =
-                    learned.related(r).iter().filter_map(|(c, w)| Some((t.get(c)?, *w))).collect();
-                let id = t.get(r)?;
-                (!related.is_empty()).then_some((id, related))
-            })
-            .collect()
+        let docs = self.orgs.values().step_by(step).map(|e| e.doc.tf.ids());
+        let role = |id: u32| roles.get(id as usize).copied().unwrap_or_default();
+        association::learn(docs, role, scale, |a, b| t.name(*a).cmp(t.name(*b)))
     }
 
     fn org_space(&self) -> Space {
