@@ -222,8 +222,7 @@ impl Bus {
         stats: &ConsumerStats,
         cancel: CancellationToken,
         mut handler: F,
-    ) -> Result<(), BusError>
-    where
+    ) where
         F: FnMut(Delivery) -> Fut,
         Fut: Future<Output = Outcome>,
     {
@@ -244,7 +243,8 @@ impl Bus {
     /// are ready (up to `max_batch`, never waiting to fill one), so a burst costs one handler
     /// call (one transaction) per batch and a trickle costs no added latency. The handler
     /// returns one outcome per delivery, in order. The batch in hand is finished first
-    /// (drain). Stream errors are logged, counted and recovered from; they never end it.
+    /// (drain). Stream errors, and failures to open the consumer, are logged, counted and
+    /// recovered from; they never end it.
     pub async fn consume_batches<F, Fut>(
         &self,
         spec: ConsumerSpec,
@@ -252,12 +252,26 @@ impl Bus {
         cancel: CancellationToken,
         max_batch: usize,
         mut handler: F,
-    ) -> Result<(), BusError>
-    where
+    ) where
         F: FnMut(Vec<Delivery>) -> Fut,
         Fut: Future<Output = Vec<Outcome>>,
     {
-        let consumer = self.ensure_consumer(&spec).await?;
+        // The consumer is opened again until it opens: after a node loss the stream may have
+        // no leader for a while, and a loop that gave up here would leave its work undone for
+        // as long as the process lives (the matcher's worker of a regained partition did).
+        let consumer = loop {
+            match self.ensure_consumer(&spec).await {
+                Ok(c) => break c,
+                Err(e) => {
+                    stats.stream_errors.fetch_add(1, Ordering::Relaxed);
+                    warn!(durable = %spec.durable, error = %e, "opening the consumer failed; retrying");
+                    pause(&cancel, Duration::from_secs(1)).await;
+                    if cancel.is_cancelled() {
+                        return;
+                    }
+                }
+            }
+        };
         info!(durable = %spec.durable, stream = %spec.stream.name(&self.prefix), max_batch, "consuming");
         stats.track(&spec.durable, Track::Started(spec.stream));
         while !cancel.is_cancelled() {
@@ -321,7 +335,6 @@ impl Bus {
         }
         stats.track(&spec.durable, Track::Stopped);
         info!(durable = %spec.durable, "consumer stopped");
-        Ok(())
     }
 
     /// Handles one batch and finishes every delivery; when a dependency was unavailable, how

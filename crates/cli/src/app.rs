@@ -133,7 +133,10 @@ pub async fn start(
             hops: hops(cfg, "brygga-ingest")?,
         };
         let run = brygga_svc_ingest::run(bus.clone(), ingest, poll, ingest_stats.clone(), cancel.clone());
-        tasks.push(tokio::spawn(async move { Ok(run.await?) }));
+        tasks.push(tokio::spawn(async move {
+            run.await;
+            Ok(())
+        }));
     }
     if matches!(role, Role::All | Role::Matcher) {
         // The stream position first, then the store: what the feed follows from is in the store.
@@ -169,7 +172,10 @@ pub async fn start(
         let consumer = Arc::new(ConsumerStats::default());
         notify = Some((consumer.clone(), notifier.stats.clone()));
         let run = brygga_svc_notify::run(bus.clone(), Arc::new(notifier), timing, consumer, cancel.clone());
-        tasks.push(tokio::spawn(async move { Ok(run.await?) }));
+        tasks.push(tokio::spawn(async move {
+            run.await;
+            Ok(())
+        }));
     }
     phase(Phase::Started);
     info!(?role, nats = %nats_url, %database, prefix = %cfg.prefix, "brygga running");

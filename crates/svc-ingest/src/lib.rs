@@ -47,7 +47,7 @@ pub async fn run(
     outbox: brygga_relay::Timing,
     stats: Arc<ConsumerStats>,
     cancel: CancellationToken,
-) -> Result<(), brygga_bus::BusError> {
+) {
     let relay = tokio::spawn(brygga_relay::run(
         bus.clone(),
         ingest.store.clone(),
@@ -57,11 +57,10 @@ pub async fn run(
         cancel.clone(),
     ));
     let spec = ConsumerSpec { stream: Stream::Inbound, durable: DURABLE.into() };
-    let result = bus.consume_batches(spec, &stats, cancel, BATCH, |ds| handle_batch(&ingest, ds)).await;
+    bus.consume_batches(spec, &stats, cancel, BATCH, |ds| handle_batch(&ingest, ds)).await;
     let _ = relay.await;
     let [acked, retried, dead, errors] = stats.get();
     info!(acked, retried, dead_lettered = dead, stream_errors = errors, "ingest stopped");
-    result
 }
 
 /// Deliveries handled in one transaction at most.

@@ -36,7 +36,7 @@ pub struct Partitioning {
 #[derive(Debug)]
 struct Worker {
     stop: CancellationToken,
-    task: JoinHandle<Result<(), BusError>>,
+    task: JoinHandle<()>,
 }
 
 impl Worker {
@@ -50,7 +50,7 @@ impl Worker {
                 let m = m.clone();
                 async move { m.handle_batch(p, ds).await }
             })
-            .await
+            .await;
         });
         Self { stop, task }
     }
@@ -58,10 +58,8 @@ impl Worker {
     /// Stops after the batch in hand (its outcomes are sent).
     async fn drain(self) {
         self.stop.cancel();
-        match self.task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => warn!(error = %e, "partition worker ended with an error"),
-            Err(e) => warn!(error = %e, "partition worker failed"),
+        if let Err(e) = self.task.await {
+            warn!(error = %e, "partition worker failed");
         }
     }
 }
@@ -132,6 +130,13 @@ async fn hold(
             }
             keep
         });
+        // Ended by itself (it panicked): said, and started again below.
+        let ended: Vec<u16> = workers.iter().filter(|(_, w)| w.task.is_finished()).map(|(p, _)| *p).collect();
+        for p in ended {
+            if let Some(w) = workers.remove(&p) {
+                w.drain().await;
+            }
+        }
         for p in &held {
             workers.entry(*p).or_insert_with(|| Worker::start(bus, m, *p, stats, cancel));
         }

@@ -86,21 +86,20 @@ pub async fn run(
     timing: Timing,
     consumer: Arc<ConsumerStats>,
     cancel: CancellationToken,
-) -> Result<(), brygga_bus::BusError> {
+) {
     let deliver = tokio::spawn(deliver_loop(bus.clone(), notifier.clone(), timing.poll, cancel.clone()));
     let remind = tokio::spawn(remind_loop(notifier.clone(), timing.reminders, cancel.clone()));
     let spec = ConsumerSpec { stream: Stream::Recommendations, durable: DURABLE.into() };
     let n = notifier.clone();
-    let result = bus.consume_batches(spec, &consumer, cancel, BATCH, move |ds| {
+    bus.consume_batches(spec, &consumer, cancel, BATCH, move |ds| {
         let n = n.clone();
         async move { n.plan_batch(ds).await }
-    });
-    let result = result.await;
+    })
+    .await;
     let _ = deliver.await;
     let _ = remind.await;
     let s = &notifier.stats;
     info!(sent = s.sent(), failed = s.failed(), retried = s.retried(), "notify stopped");
-    result
 }
 
 async fn deliver_loop(bus: Bus, n: Arc<Notifier>, poll: Duration, cancel: CancellationToken) {

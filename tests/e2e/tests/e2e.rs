@@ -105,7 +105,13 @@ impl Harness {
             converge_after: Duration::from_secs(3600),
         };
         let tasks = vec![
-            tokio::spawn(brygga_svc_ingest::run(bus.clone(), ingest, poll, ingest_stats.clone(), cancel.clone())),
+            tokio::spawn({
+                let run = brygga_svc_ingest::run(bus.clone(), ingest, poll, ingest_stats.clone(), cancel.clone());
+                async move {
+                    run.await;
+                    Ok(())
+                }
+            }),
             tokio::spawn(brygga_svc_matcher::run(
                 bus.clone(),
                 matcher.clone(),
@@ -709,7 +715,7 @@ async fn ingest_replicas_publish_each_outbox_row_once_and_clean_up() {
     }
     cancel.cancel();
     for t in tasks {
-        t.await.expect("task").expect("ingest ended cleanly");
+        t.await.expect("ingest ended cleanly");
     }
 }
 

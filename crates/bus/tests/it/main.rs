@@ -66,7 +66,7 @@ async fn run_until(
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     cancel.cancel();
-    task.await.expect("task").expect("consume ends cleanly on cancel");
+    task.await.expect("consume ends cleanly on cancel");
     (stats, seen.load(Ordering::SeqCst))
 }
 
@@ -109,7 +109,7 @@ async fn a_loop_reports_its_progress_and_the_batch_it_holds() {
     release.notify_one();
     wait_for(&stats, |p| p.batches == 2 && p.busy_since.is_none()).await;
     cancel.cancel();
-    task.await.expect("task").expect("consume ends cleanly");
+    task.await.expect("consume ends cleanly");
     assert!(progress().is_none(), "a stopped loop is not listed");
 }
 
@@ -138,6 +138,45 @@ async fn transient_failures_retry_then_succeed() {
     assert_eq!(seen, 3);
     assert_eq!(stats.get(), [1, 2, 0, 0]);
     assert_eq!(stats.redelivered(), 2, "the second and third deliveries");
+}
+
+/// A consumer that cannot be opened yet (here its stream does not exist; after a node loss, a
+/// stream without a leader) is opened again until it opens: the loop never gives its work up.
+#[tokio::test]
+async fn a_loop_opens_its_consumer_again_until_it_opens() {
+    let nats = brygga_testkit::nats().await;
+    let consumers = ConsumerSettings { ack_wait_secs: 5, ..Default::default() };
+    let bus =
+        Bus::connect(&nats.url(), &Default::default(), &brygga_testkit::prefix(), StreamSettings::default(), consumers)
+            .await
+            .expect("connect");
+    let (stats, cancel) = (Arc::new(ConsumerStats::default()), CancellationToken::new());
+    let seen = Arc::new(AtomicI64::new(0));
+    let task = {
+        let (bus, stats, cancel, seen) = (bus.clone(), stats.clone(), cancel.clone(), seen.clone());
+        let spec = ConsumerSpec { stream: Stream::Inbound, durable: "late".into() };
+        tokio::spawn(async move {
+            bus.consume(spec, &stats, cancel, |_| {
+                seen.fetch_add(1, Ordering::SeqCst);
+                async { Outcome::Ack }
+            })
+            .await;
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!task.is_finished(), "the loop waits for its stream");
+    assert!(stats.get()[3] >= 1, "the failed opening is counted as a stream error");
+    bus.ensure_streams().await.expect("streams");
+    bus.publish_raw(&subject::inbound_call(bus.prefix(), "published"), "e1", "t", "{}".into()).await.expect("publish");
+    for _ in 0..250 {
+        if seen.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen.load(Ordering::SeqCst), 1, "the message published once the stream exists is handled");
+    cancel.cancel();
+    task.await.expect("consume ends cleanly on cancel");
 }
 
 /// A database outage longer than `max_deliver` attempts costs no message: `Unavailable` is

@@ -118,7 +118,7 @@ fn notifier_timed(h: &Harness, smtp: Option<&str>, webhook_secret: Option<&[u8]>
     })
 }
 
-fn run(h: &Harness, n: &Arc<Notifier>) -> tokio::task::JoinHandle<Result<(), brygga_bus::BusError>> {
+fn run(h: &Harness, n: &Arc<Notifier>) -> tokio::task::JoinHandle<()> {
     let timing = Timing { poll: Duration::from_millis(100), reminders: Duration::from_secs(3600) };
     tokio::spawn(brygga_svc_notify::run(
         h.bus.clone(),
@@ -325,8 +325,8 @@ pub(super) async fn notifications_go_by_email_once_and_never_without_consent(bac
     h.settle().await;
     assert!(preferences_of(h.store.db(), &["havsoga".into()]).await.expect("read").is_empty());
     h.cancel.cancel();
-    task.await.expect("task").expect("notify ended cleanly");
-    replica_task.await.expect("task").expect("replica ended cleanly");
+    task.await.expect("notify ended cleanly");
+    replica_task.await.expect("replica ended cleanly");
     h.stop().await;
 }
 
@@ -459,7 +459,7 @@ pub(super) async fn webhooks_are_signed_retried_after_5xx_and_dead_lettered_afte
     // Retried: flaky once, down twice, slow once; failed: gone and down; sent: flaky and slow.
     assert_eq!((n.stats.retried(), n.stats.failed(), n.stats.sent()), (4, 2, 2));
     h.cancel.cancel();
-    task.await.expect("task").expect("notify ended cleanly");
+    task.await.expect("notify ended cleanly");
     h.stop().await;
 }
 
@@ -538,6 +538,6 @@ pub(super) async fn digests_fold_a_week_and_reminders_come_14_7_and_1_days_befor
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.mails().len(), 5, "the closing of a call it did not save is not announced");
     h.cancel.cancel();
-    task.await.expect("task").expect("notify ended cleanly");
+    task.await.expect("notify ended cleanly");
     h.stop().await;
 }
