@@ -87,7 +87,7 @@ impl Bus {
                 .publish_with_headers(e.subject.to_owned(), headers(e.event_id, e.ty, &e.payload), e.payload.clone())
                 .await
             {
-                Ok(ack) => acks.push(ack),
+                Ok(ack) => acks.push((e.subject, ack)),
                 Err(x) => {
                     let failed = err(&x);
                     return (Self::await_acks(acks).await.0, Some(failed));
@@ -97,12 +97,14 @@ impl Bus {
         Self::await_acks(acks).await
     }
 
-    async fn await_acks(acks: Vec<async_nats::jetstream::context::PublishAckFuture>) -> (usize, Option<BusError>) {
+    async fn await_acks(
+        acks: Vec<(&str, async_nats::jetstream::context::PublishAckFuture)>,
+    ) -> (usize, Option<BusError>) {
         let mut ok = 0;
-        for a in acks {
+        for (subject, a) in acks {
             match a.await {
                 Ok(_) => ok += 1,
-                Err(e) => return (ok, Some(BusError::Publish { subject: String::new(), message: e.to_string() })),
+                Err(e) => return (ok, Some(BusError::Publish { subject: subject.to_owned(), message: e.to_string() })),
             }
         }
         (ok, None)
