@@ -42,7 +42,7 @@ impl EligibilityLine {
 pub fn assess(org: &Organisation, call: &Call, today: NaiveDate, lang: Language) -> Vec<EligibilityLine> {
     let sv = lang == Language::Sv;
     let mut lines = Vec::with_capacity(5);
-    if call.status == CallStatus::Closed {
+    if status(call) == Tri::Missed {
         let t = if sv { "utlysningen är stängd" } else { "the call is closed" };
         lines.push(EligibilityLine::new(Criterion::Status, Tri::Missed, t.into()));
     }
@@ -65,79 +65,94 @@ pub fn allows(lines: &[EligibilityLine]) -> bool {
     lines.iter().all(|l| l.status != Tri::Missed)
 }
 
-fn deadline_line(call: &Call, today: NaiveDate, sv: bool) -> EligibilityLine {
-    match (call.next_deadline(today), call.final_deadline()) {
-        (Some(d), _) => {
-            let days = (d - today).num_days();
-            let t = if sv {
-                format!("sista ansökningsdag {d} (om {days} dagar)")
-            } else {
-                format!("deadline {d} ({days} days left)")
-            };
-            EligibilityLine::new(Criterion::Deadline, Tri::Met, t)
-        }
-        (None, Some(d)) => {
-            let t =
-                if sv { format!("sista ansökningsdag {d} har passerat") } else { format!("deadline {d} has passed") };
-            EligibilityLine::new(Criterion::Deadline, Tri::Missed, t)
-        }
-        (None, None) => {
-            let t = if sv { "sista ansökningsdag okänd" } else { "deadline not known" };
-            EligibilityLine::new(Criterion::Deadline, Tri::Unknown, t.into())
-        }
+/// Whether `org` may apply to `call` as of `today`: [`allows`] of [`assess`], without
+/// writing the lines (the candidate searches ask it of thousands of pairs per query). Both
+/// read the same per-criterion statuses below; the consortium criterion is never missed.
+pub fn eligible(org: &Organisation, call: &Call, today: NaiveDate) -> bool {
+    [status(call), deadline(call, today), kind(org, call), country(org, call)].iter().all(|t| *t != Tri::Missed)
+}
+
+fn status(call: &Call) -> Tri {
+    if call.status == CallStatus::Closed {
+        Tri::Missed
+    } else {
+        Tri::Met
     }
 }
 
-fn kind_line(org: &Organisation, call: &Call, sv: bool) -> EligibilityLine {
-    let Some(kinds) = &call.eligible_kinds else {
-        let t = if sv {
-            "utlysningen anger inte vilka organisationstyper som får söka"
-        } else {
-            "the call does not state which kinds of organisation may apply"
-        };
-        return EligibilityLine::new(Criterion::OrganisationKind, Tri::Unknown, t.into());
+fn deadline(call: &Call, today: NaiveDate) -> Tri {
+    match (call.next_deadline(today), call.final_deadline()) {
+        (Some(_), _) => Tri::Met,
+        (None, Some(_)) => Tri::Missed,
+        (None, None) => Tri::Unknown,
+    }
+}
+
+fn kind(org: &Organisation, call: &Call) -> Tri {
+    match &call.eligible_kinds {
+        None => Tri::Unknown,
+        // An SME is a company; a call open to companies is open to SMEs.
+        Some(k) if k.contains(&org.kind) || (org.kind == OrgKind::Sme && k.contains(&OrgKind::Company)) => Tri::Met,
+        Some(_) => Tri::Missed,
+    }
+}
+
+fn country(org: &Organisation, call: &Call) -> Tri {
+    match (&call.eligible_countries, org.country) {
+        (None, _) | (Some(_), None) => Tri::Unknown,
+        (Some(list), Some(c)) if list.contains(&c) => Tri::Met,
+        (Some(_), Some(_)) => Tri::Missed,
+    }
+}
+
+fn deadline_line(call: &Call, today: NaiveDate, sv: bool) -> EligibilityLine {
+    let status = deadline(call, today);
+    let t = match (call.next_deadline(today), call.final_deadline()) {
+        (Some(d), _) => {
+            let days = (d - today).num_days();
+            if sv {
+                format!("sista ansökningsdag {d} (om {days} dagar)")
+            } else {
+                format!("deadline {d} ({days} days left)")
+            }
+        }
+        (None, Some(d)) => {
+            if sv {
+                format!("sista ansökningsdag {d} har passerat")
+            } else {
+                format!("deadline {d} has passed")
+            }
+        }
+        (None, None) => (if sv { "sista ansökningsdag okänd" } else { "deadline not known" }).into(),
     };
-    // An SME is a company; a call open to companies is open to SMEs.
-    let ok = kinds.contains(&org.kind) || (org.kind == OrgKind::Sme && kinds.contains(&OrgKind::Company));
-    let (status, t) = match (ok, sv) {
-        (true, true) => (Tri::Met, format!("organisationstypen {} får söka", org.kind)),
-        (true, false) => (Tri::Met, format!("organisation kind {} may apply", org.kind)),
-        (false, true) => (Tri::Missed, format!("organisationstypen {} får inte söka", org.kind)),
-        (false, false) => (Tri::Missed, format!("organisation kind {} may not apply", org.kind)),
+    EligibilityLine::new(Criterion::Deadline, status, t)
+}
+
+fn kind_line(org: &Organisation, call: &Call, sv: bool) -> EligibilityLine {
+    let status = kind(org, call);
+    let k = org.kind;
+    let t = match (status, sv) {
+        (Tri::Unknown, true) => "utlysningen anger inte vilka organisationstyper som får söka".into(),
+        (Tri::Unknown, false) => "the call does not state which kinds of organisation may apply".into(),
+        (Tri::Met, true) => format!("organisationstypen {k} får söka"),
+        (Tri::Met, false) => format!("organisation kind {k} may apply"),
+        (Tri::Missed, true) => format!("organisationstypen {k} får inte söka"),
+        (Tri::Missed, false) => format!("organisation kind {k} may not apply"),
     };
     EligibilityLine::new(Criterion::OrganisationKind, status, t)
 }
 
 fn country_line(org: &Organisation, call: &Call, sv: bool) -> EligibilityLine {
-    let (status, t) = match (&call.eligible_countries, org.country) {
-        (None, _) => (
-            Tri::Unknown,
-            if sv {
-                "utlysningen anger inte vilka länder som får söka".into()
-            } else {
-                "the call does not state eligible countries".into()
-            },
-        ),
-        (Some(_), None) => (
-            Tri::Unknown,
-            if sv {
-                "organisationens land är okänt".into()
-            } else {
-                "the organisation's country is not known".into()
-            },
-        ),
-        (Some(list), Some(c)) if list.contains(&c) => (
-            Tri::Met,
-            if sv { format!("{c} är ett stödberättigat land") } else { format!("{c} is an eligible country") },
-        ),
-        (Some(_), Some(c)) => (
-            Tri::Missed,
-            if sv {
-                format!("{c} är inte ett stödberättigat land")
-            } else {
-                format!("{c} is not an eligible country")
-            },
-        ),
+    let status = country(org, call);
+    let t = match (call.eligible_countries.is_some(), org.country, status, sv) {
+        (false, _, _, true) => "utlysningen anger inte vilka länder som får söka".into(),
+        (false, _, _, false) => "the call does not state eligible countries".into(),
+        (true, None, _, true) => "organisationens land är okänt".into(),
+        (true, None, _, false) => "the organisation's country is not known".into(),
+        (true, Some(c), Tri::Met, true) => format!("{c} är ett stödberättigat land"),
+        (true, Some(c), Tri::Met, false) => format!("{c} is an eligible country"),
+        (true, Some(c), _, true) => format!("{c} är inte ett stödberättigat land"),
+        (true, Some(c), _, false) => format!("{c} is not an eligible country"),
     };
     EligibilityLine::new(Criterion::Country, status, t)
 }

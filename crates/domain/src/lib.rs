@@ -25,7 +25,7 @@ pub mod text;
 
 pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 pub use country::{Country, CountryError};
-pub use eligibility::{allows, assess, Criterion, EligibilityLine, Tri};
+pub use eligibility::{allows, assess, eligible, Criterion, EligibilityLine, Tri};
 pub use ids::{CallId, IdError, OrgId};
 pub use industry::{nace_classes, nace_codes, sni_codes, IndustryError, NaceCode, NaceEntry};
 pub use matching::{enters_top_k, EntryBar, Index, RankerConfig, TARGET_KINDS};

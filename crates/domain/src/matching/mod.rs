@@ -132,6 +132,23 @@ impl RankerConfig {
         self.calibrate_fine(raw).round().clamp(0.0, 100.0) as u8
     }
 
+    /// A raw relevance below which [`Self::calibrate`] is under the floor, a little low so that
+    /// rounding cannot cross it: the candidate searches compare with it first and calibrate
+    /// only what clears it (most of what a query touches does not).
+    pub fn floor_raw(&self) -> f32 {
+        let share = (f32::from(self.floor) - 0.5) / 100.0;
+        -self.saturation * (1.0 - share).ln() - 1e-4
+    }
+
+    /// The score of `raw` if it clears the floor; `floor_raw` is [`Self::floor_raw`].
+    fn score_over_floor(&self, raw: f32, floor_raw: f32) -> Option<u8> {
+        if raw < floor_raw {
+            return None;
+        }
+        let score = self.calibrate(raw);
+        (score >= self.floor).then_some(score)
+    }
+
     /// [`Self::calibrate`] without rounding, for rankings that must not tie.
     pub fn calibrate_fine(&self, raw: f32) -> f32 {
         100.0 * (1.0 - (-raw.max(0.0) / self.saturation).exp())

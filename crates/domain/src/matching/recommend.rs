@@ -9,7 +9,7 @@ use super::{
     mission_bonus, CallEntry, Index, OrgEntry, RankerConfig, BONUS_COMPLEMENTARY, BONUS_DECLARED_MISSION,
     BONUS_NACE_AREA, BONUS_SHARED_MISSION, TARGET_KINDS,
 };
-use crate::eligibility::{allows, assess};
+use crate::eligibility::{allows, assess, eligible};
 use crate::recommendation::{recommendation_id, Recommendation, Target};
 use crate::{Language, OrgId, Organisation};
 use chrono::NaiveDate;
@@ -89,14 +89,14 @@ impl Index {
     /// score clears the floor. Costs the organisation postings of the call's terms.
     pub fn orgs_matching_call(&self, call: &crate::CallId, today: NaiveDate) -> Vec<(&OrgId, u8)> {
         let Some(c) = self.calls.get(call) else { return Vec::new() };
-        let cfg = &self.ranker;
+        let (cfg, floor) = (&self.ranker, self.ranker.floor_raw());
         let cos = self.org_postings.scores(&c.vec);
         self.touched_orgs(&cos)
             .filter(|(o, _)| o.org.consent.contact && !self.dismissals(&o.org.id).is_some_and(|d| d.call(c)))
             .filter_map(|(o, cos)| {
-                let score = cfg.calibrate(cos + mission_bonus(&o.org, &c.call) + self.feedback_shift(&o.org.id, c));
-                let eligible = || allows(&assess(&o.org, &c.call, today, o.org.preferred_language));
-                (score >= cfg.floor && eligible()).then_some((&o.org.id, score))
+                let raw = cos + mission_bonus(&o.org, &c.call) + self.feedback_shift(&o.org.id, c);
+                let score = cfg.score_over_floor(raw, floor)?;
+                eligible(&o.org, &c.call, today).then_some((&o.org.id, score))
             })
             .collect()
     }
@@ -107,15 +107,12 @@ impl Index {
         let Some(p) = self.orgs.get(org).filter(|p| p.org.consent.partner_suggestions) else {
             return Vec::new();
         };
-        let cfg = &self.ranker;
+        let (cfg, floor) = (&self.ranker, self.ranker.floor_raw());
         let cos = self.org_postings.scores(&p.vec);
         self.touched_orgs(&cos)
             .filter(|(o, _)| o.org.consent.contact && !std::ptr::eq(*o, p))
             .filter(|(o, _)| !self.dismissals(&o.org.id).is_some_and(|d| d.partner(&p.org.id)))
-            .filter_map(|(o, cos)| {
-                let score = cfg.calibrate(partner_raw(cos, &o.org, &p.org));
-                (score >= cfg.floor).then_some((&o.org.id, score))
-            })
+            .filter_map(|(o, cos)| Some((&o.org.id, cfg.score_over_floor(partner_raw(cos, &o.org, &p.org), floor)?)))
             .collect()
     }
 
@@ -147,8 +144,7 @@ impl Index {
             Target::Call(c) => {
                 let Some(c) = self.calls.get(c) else { return false };
                 let cos = o.vec.cos(&c.vec);
-                let lang = o.org.preferred_language;
-                if cos <= 0.0 || !allows(&assess(&o.org, &c.call, today, lang)) {
+                if cos <= 0.0 || !eligible(&o.org, &c.call, today) {
                     return false;
                 }
                 cfg.calibrate(cos + mission_bonus(&o.org, &c.call) + self.feedback_shift(&o.org.id, c))
@@ -164,8 +160,7 @@ impl Index {
     }
 
     fn call_recs(&self, o: &OrgEntry, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {
-        let org = &o.org;
-        let lang = org.preferred_language;
+        let (org, floor) = (&o.org, cfg.floor_raw());
         // Score every call over the postings; explain only the few that will be recommended.
         let cos = self.call_postings.scores(&o.vec);
         let dismissed = self.dismissals(&org.id);
@@ -176,8 +171,8 @@ impl Index {
             .filter_map(|(slot, c)| {
                 let e = self.calls.at(slot as u32).filter(|e| !dismissed.is_some_and(|d| d.call(e)))?;
                 let shift = if dismissed.is_some() { self.feedback_shift(&org.id, e) } else { 0.0 };
-                let score = cfg.calibrate(c + mission_bonus(org, &e.call) + shift);
-                (score >= cfg.floor && allows(&assess(org, &e.call, today, lang))).then_some((score, e))
+                let score = cfg.score_over_floor(c + mission_bonus(org, &e.call) + shift, floor)?;
+                eligible(org, &e.call, today).then_some((score, e))
             })
             .collect();
         best_first(&mut scored, cfg.top_k_calls, |a, b| b.0.cmp(&a.0).then_with(|| a.1.call.id.cmp(&b.1.call.id)));
@@ -304,15 +299,14 @@ impl Index {
     }
 
     fn partner_recs(&self, o: &OrgEntry, cfg: &RankerConfig) -> Vec<Recommendation> {
-        let org = &o.org;
+        let (org, floor) = (&o.org, cfg.floor_raw());
         let cos = self.org_postings.scores(&o.vec);
         let dismissed = self.dismissals(&org.id);
         let mut candidates: Vec<(u8, &OrgEntry)> = self
             .touched_orgs(&cos)
             .filter(|(p, _)| !std::ptr::eq(*p, o) && p.org.consent.partner_suggestions)
             .filter(|(p, _)| !dismissed.is_some_and(|d| d.partner(&p.org.id)))
-            .map(|(p, cos)| (cfg.calibrate(partner_raw(cos, org, &p.org)), p))
-            .filter(|(score, _)| *score >= cfg.floor)
+            .filter_map(|(p, cos)| Some((cfg.score_over_floor(partner_raw(cos, org, &p.org), floor)?, p)))
             .collect();
         best_first(&mut candidates, cfg.top_k_partners, |a, b| b.0.cmp(&a.0).then_with(|| a.1.org.id.cmp(&b.1.org.id)));
         candidates.into_iter().filter_map(|(_, p)| self.partner_rec(o, p)).collect()

@@ -256,6 +256,26 @@ fn calibration_is_monotonic_and_bounded() {
 }
 
 #[test]
+fn below_floor_raw_nothing_clears_the_floor_and_at_it_the_floor_is_near() {
+    for floor in [0, 1, 35, 50, 99, 100] {
+        let cfg = RankerConfig { floor, ..RankerConfig::default() };
+        let bound = cfg.floor_raw();
+        // Every raw value on a fine grid: under the bound, under the floor; the first value
+        // that reaches the floor is within a hair of the bound.
+        let grid = (0..200_000).map(|i| i as f32 * 5e-6);
+        let first = grid.clone().find(|r| cfg.calibrate(*r) >= floor);
+        for r in grid.take_while(|r| *r < bound) {
+            assert!(cfg.calibrate(r) < floor, "floor {floor}: raw {r} under the bound {bound} clears it");
+            assert_eq!(cfg.score_over_floor(r, bound), None);
+        }
+        if let Some(f) = first {
+            assert!(f - bound.max(0.0) < 2e-4, "floor {floor}: the bound {bound} is far below the first raw {f} at the floor");
+            assert_eq!(cfg.score_over_floor(f, bound), Some(cfg.calibrate(f)));
+        }
+    }
+}
+
+#[test]
 fn merging_a_new_target_into_held_lists_equals_ranking_again() {
     // 64 documents: one more organisation does not trigger a rebuild, so scores are comparable.
     let mut ix = fish_farm_index(RankerConfig::default());
@@ -419,4 +439,40 @@ fn feedback_moves_similar_calls_down_after_a_dismissal_and_up_after_an_applicati
     assert!(score(&ix, "C-B") > b0 || b0 == 100, "a call like one applied for ranks higher");
     ix.set_applied(&o.id, &a.id, false);
     assert_eq!(score(&ix, "C-B"), b0);
+}
+
+#[test]
+fn eligible_says_what_the_assessed_lines_allow_for_every_combination() {
+    let today = date("2026-06-01");
+    let se = Country::parse("SE").expect("SE");
+    let no = Country::parse("NO").expect("NO");
+    let statuses = [CallStatus::Forthcoming, CallStatus::Open, CallStatus::Closed];
+    let deadlines: [Vec<NaiveDate>; 4] =
+        [vec![], vec![date("2026-01-01")], vec![date("2026-01-01"), date("2026-09-01")], vec![today]];
+    let kinds = [None, Some(vec![OrgKind::Company]), Some(vec![OrgKind::University])];
+    let countries = [None, Some(vec![se]), Some(vec![no])];
+    let mut seen = [0, 0];
+    for status in statuses {
+        for ds in &deadlines {
+            for ks in &kinds {
+                for cs in &countries {
+                    let mut c = call("C", "Marine sensors", "2026-10-01");
+                    (c.status, c.deadlines, c.eligible_kinds, c.eligible_countries) =
+                        (status, ds.clone(), ks.clone(), cs.clone());
+                    c.min_consortium = Some(3);
+                    for kind in [OrgKind::Sme, OrgKind::University, OrgKind::Ngo] {
+                        for country in [None, Some(se)] {
+                            let mut o = org("o", kind, "marine", Language::En);
+                            o.country = country;
+                            let want = crate::allows(&crate::assess(&o, &c, today, Language::En));
+                            assert_eq!(crate::eligible(&o, &c, today), want, "{o:?} {c:?}");
+                            assert_eq!(want, crate::allows(&crate::assess(&o, &c, today, Language::Sv)));
+                            seen[usize::from(want)] += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(seen[0] > 0 && seen[1] > 0, "both outcomes are exercised: {seen:?}");
 }
