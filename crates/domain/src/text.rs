@@ -18,7 +18,7 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 use rust_stemmers::{Algorithm, Stemmer};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 const STOP_EN: &str = "a about above after again against all also an and any are as at be because been before being \
 below between both but by can could did do does doing down during each either etc few for from further had has have \
@@ -33,9 +33,6 @@ dina ditt du där då efter ej eller en er era ert ett från för ha hade han ha
 icke ingen inom inte jag ju kan kunde man med mellan men mig min mina mitt mot mycket ni nu när någon något några \
 och om oss på samma sedan sig sin sina sitta själv skulle som så sådan sådana till under upp ut utan vad var vara \
 varför varit varje vars vi vid vilka vilken vilket vår våra vårt än är åt över även samt också genom";
-
-/// Weight of an English translation relative to the Swedish word it translates.
-const TRANSLATION_WEIGHT: f32 = 0.7;
 
 /// A term of an analysed text: the stem used for matching and the word as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,55 +76,28 @@ impl Analyzer {
     /// The terms of `text`, in order. Stems carry a language-neutral form: both stemmers see
     /// the same lower-cased word, so shared loanwords (`digital`, `hydrogen`) meet across languages.
     pub fn terms(&self, text: &str, lang: Language) -> Vec<Term> {
-        let stemmer = match lang {
-            Language::En => &self.en,
-            Language::Sv => &self.sv,
-        };
         words(text)
             .filter_map(|w| {
                 let lower = w.to_lowercase();
-                if lower.chars().count() < 2
-                    || self.stop.contains(lower.as_str())
-                    || lower.chars().all(|c| c.is_numeric())
-                {
-                    return None;
-                }
-                Some(Term { stem: stemmer.stem(&lower).into_owned(), surface: lower })
+                Some(Term { stem: self.stem_of(&lower, lang)?, surface: lower })
             })
             .collect()
     }
 
-    /// Weighted term frequencies of a text, added into `into`, remembering one surface form per
-    /// stem. Adjacent stems also count as a phrase `a_b` (stems never contain `_`), so that
-    /// "climate risk" can weigh more than "climate" and "risk" apart; see [`is_phrase`].
-    pub fn add_weighted(
-        &self,
-        text: &str,
-        lang: Language,
-        weight: f32,
-        into: &mut HashMap<String, f32>,
-        surfaces: &mut HashMap<String, String>,
-    ) {
-        let terms = self.terms(text, lang);
-        if lang == Language::Sv && self.translate_swedish {
-            // Cross-lingual bridge: English translations join the Swedish terms, at lower weight.
-            let lexicon = crate::crosslingual::Lexicon::get();
-            for t in &terms {
-                for tr in lexicon.translate(self, &t.stem, &t.surface) {
-                    *into.entry(tr.stem.clone()).or_default() += weight * TRANSLATION_WEIGHT * tr.weight;
-                    surfaces.entry(tr.stem).or_insert(tr.surface);
-                }
-            }
+    /// The stem of one lower-cased word, or `None` for a stop word, a number or a single
+    /// character. The index analyses each distinct word with this once
+    /// (`matching::terms::Terms::tokens`); adjacent stems also count there as a phrase `a_b`
+    /// (stems never contain `_`), so that "climate risk" can weigh more than "climate" and
+    /// "risk" apart; see [`is_phrase`].
+    pub fn stem_of(&self, lower: &str, lang: Language) -> Option<String> {
+        if lower.chars().count() < 2 || self.stop.contains(lower) || lower.chars().all(|c| c.is_numeric()) {
+            return None;
         }
-        for w in terms.windows(2) {
-            let key = format!("{}_{}", w[0].stem, w[1].stem);
-            *into.entry(key.clone()).or_default() += weight;
-            surfaces.entry(key).or_insert_with(|| format!("{} {}", w[0].surface, w[1].surface));
-        }
-        for t in terms {
-            *into.entry(t.stem.clone()).or_default() += weight;
-            surfaces.entry(t.stem).or_insert(t.surface);
-        }
+        let stemmer = match lang {
+            Language::En => &self.en,
+            Language::Sv => &self.sv,
+        };
+        Some(stemmer.stem(lower).into_owned())
     }
 }
 

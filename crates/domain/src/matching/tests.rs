@@ -269,7 +269,10 @@ fn below_floor_raw_nothing_clears_the_floor_and_at_it_the_floor_is_near() {
             assert_eq!(cfg.score_over_floor(r, bound), None);
         }
         if let Some(f) = first {
-            assert!(f - bound.max(0.0) < 2e-4, "floor {floor}: the bound {bound} is far below the first raw {f} at the floor");
+            assert!(
+                f - bound.max(0.0) < 2e-4,
+                "floor {floor}: the bound {bound} is far below the first raw {f} at the floor"
+            );
             assert_eq!(cfg.score_over_floor(f, bound), Some(cfg.calibrate(f)));
         }
     }
