@@ -1,7 +1,7 @@
 //! Three-valued eligibility of an organisation for a call. `Unknown` never counts as met and
 //! never excludes: it is shown to the reader instead.
 
-use crate::{Call, CallStatus, Language, OrgKind, Organisation};
+use crate::{Call, CallStatus, Country, Language, OrgKind, Organisation};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +69,14 @@ pub fn allows(lines: &[EligibilityLine]) -> bool {
 /// writing the lines (the candidate searches ask it of thousands of pairs per query). Both
 /// read the same per-criterion statuses below; the consortium criterion is never missed.
 pub fn eligible(org: &Organisation, call: &Call, today: NaiveDate) -> bool {
-    [status(call), deadline(call, today), kind(org, call), country(org, call)].iter().all(|t| *t != Tri::Missed)
+    eligible_as(org.kind, org.country, call, today)
+}
+
+/// [`eligible`] from the only two facts of the organisation it reads.
+pub(crate) fn eligible_as(kind: OrgKind, country: Option<Country>, call: &Call, today: NaiveDate) -> bool {
+    [status(call), deadline(call, today), kind_status(kind, call), country_status(country, call)]
+        .iter()
+        .all(|t| *t != Tri::Missed)
 }
 
 fn status(call: &Call) -> Tri {
@@ -88,17 +95,17 @@ fn deadline(call: &Call, today: NaiveDate) -> Tri {
     }
 }
 
-fn kind(org: &Organisation, call: &Call) -> Tri {
+fn kind_status(kind: OrgKind, call: &Call) -> Tri {
     match &call.eligible_kinds {
         None => Tri::Unknown,
         // An SME is a company; a call open to companies is open to SMEs.
-        Some(k) if k.contains(&org.kind) || (org.kind == OrgKind::Sme && k.contains(&OrgKind::Company)) => Tri::Met,
+        Some(k) if k.contains(&kind) || (kind == OrgKind::Sme && k.contains(&OrgKind::Company)) => Tri::Met,
         Some(_) => Tri::Missed,
     }
 }
 
-fn country(org: &Organisation, call: &Call) -> Tri {
-    match (&call.eligible_countries, org.country) {
+fn country_status(country: Option<Country>, call: &Call) -> Tri {
+    match (&call.eligible_countries, country) {
         (None, _) | (Some(_), None) => Tri::Unknown,
         (Some(list), Some(c)) if list.contains(&c) => Tri::Met,
         (Some(_), Some(_)) => Tri::Missed,
@@ -129,7 +136,7 @@ fn deadline_line(call: &Call, today: NaiveDate, sv: bool) -> EligibilityLine {
 }
 
 fn kind_line(org: &Organisation, call: &Call, sv: bool) -> EligibilityLine {
-    let status = kind(org, call);
+    let status = kind_status(org.kind, call);
     let k = org.kind;
     let t = match (status, sv) {
         (Tri::Unknown, true) => "utlysningen anger inte vilka organisationstyper som får söka".into(),
@@ -143,7 +150,7 @@ fn kind_line(org: &Organisation, call: &Call, sv: bool) -> EligibilityLine {
 }
 
 fn country_line(org: &Organisation, call: &Call, sv: bool) -> EligibilityLine {
-    let status = country(org, call);
+    let status = country_status(org.country, call);
     let t = match (call.eligible_countries.is_some(), org.country, status, sv) {
         (false, _, _, true) => "utlysningen anger inte vilka länder som får söka".into(),
         (false, _, _, false) => "the call does not state eligible countries".into(),

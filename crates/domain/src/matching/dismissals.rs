@@ -74,7 +74,7 @@ impl Index {
                 d.others.insert(other);
             }
         }
-        self.changes += 1;
+        self.feedback_changed(org);
     }
 
     /// `org` applied for `call` (or, `false`, no longer says so): similar calls rank higher for it.
@@ -87,6 +87,13 @@ impl Index {
                 self.dismissed.remove(org);
             }
         }
+        self.feedback_changed(org);
+    }
+
+    /// Counts a change of `org`'s feedback and says in its entry whether it has any.
+    fn feedback_changed(&mut self, org: &OrgId) {
+        let has = self.dismissed.contains_key(org);
+        self.orgs.update(org, |e| e.feedback = has);
         self.changes += 1;
     }
 
@@ -116,7 +123,7 @@ impl Index {
         if d.is_empty() {
             self.dismissed.remove(org);
         }
-        self.changes += 1;
+        self.feedback_changed(org);
     }
 
     /// Whether `target` is dismissed by `org` and still stands as it was dismissed.

@@ -194,6 +194,44 @@ struct OrgEntry {
     org: Organisation,
     doc: Doc,
     vec: SparseVec,
+    /// The organisation gave feedback (`dismissals.rs`): its scores may shift.
+    feedback: bool,
+}
+
+/// What the search for the organisations a call reaches tests of every touched one
+/// ([`slots::Facts`]); a freed slot has no consent and is never a candidate.
+#[derive(Debug, Clone, Copy, Default)]
+struct OrgFacts {
+    contact: bool,
+    feedback: bool,
+    /// Declared missions, one bit each ([`mission_bits`]).
+    missions: u8,
+    kind: Option<crate::OrgKind>,
+    country: Option<crate::Country>,
+}
+
+impl slots::Facts for OrgEntry {
+    type Of = OrgFacts;
+    fn facts(&self) -> OrgFacts {
+        let o = &self.org;
+        OrgFacts {
+            contact: o.consent.contact,
+            feedback: self.feedback,
+            missions: mission_bits(&o.interest_missions),
+            kind: Some(o.kind),
+            country: o.country,
+        }
+    }
+}
+
+impl slots::Facts for CallEntry {
+    type Of = ();
+    fn facts(&self) {}
+}
+
+/// One bit per mission, in [`MissionId::ALL`] order.
+fn mission_bits(ms: &[MissionId]) -> u8 {
+    ms.iter().filter_map(|m| MissionId::ALL.iter().position(|x| x == m)).fold(0, |bits, i| bits | 1 << i)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -279,7 +317,7 @@ impl Index {
         }));
         let orgs = Slotted::from_entries(orgs.into_iter().map(|o| {
             let doc = org_doc(&analyzer, &mut terms, &o, &catalogue);
-            (o.id.clone(), OrgEntry { org: o, doc, vec: SparseVec::default() })
+            (o.id.clone(), OrgEntry { org: o, doc, vec: SparseVec::default(), feedback: false })
         }));
         let mut ix = Self {
             analyzer,
@@ -353,7 +391,8 @@ impl Index {
         let doc = org_doc(&self.analyzer, &mut self.terms, &org, &self.catalogue);
         let vec = self.org_vector(&doc);
         let slot = self.org_postings.push(&vec);
-        let entry_slot = self.orgs.insert(org.id.clone(), OrgEntry { org, doc, vec });
+        let feedback = self.dismissed.contains_key(&org.id);
+        let entry_slot = self.orgs.insert(org.id.clone(), OrgEntry { org, doc, vec, feedback });
         debug_assert_eq!(slot, entry_slot, "postings and entries hand out slots in step");
         self.changed();
         true

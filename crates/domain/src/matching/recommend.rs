@@ -6,10 +6,10 @@ use super::explain::{
     area_summary, call_summary, evidence, explanation, mission_summary, partner_summary, surface_terms, EXPLAINED_TERMS,
 };
 use super::{
-    mission_bonus, CallEntry, Index, OrgEntry, RankerConfig, BONUS_COMPLEMENTARY, BONUS_DECLARED_MISSION,
+    mission_bits, mission_bonus, CallEntry, Index, OrgEntry, RankerConfig, BONUS_COMPLEMENTARY, BONUS_DECLARED_MISSION,
     BONUS_NACE_AREA, BONUS_SHARED_MISSION, TARGET_KINDS,
 };
-use crate::eligibility::{allows, assess, eligible};
+use crate::eligibility::{allows, assess, eligible, eligible_as};
 use crate::recommendation::{recommendation_id, Recommendation, Target};
 use crate::{Language, OrgId, Organisation};
 use chrono::NaiveDate;
@@ -90,13 +90,34 @@ impl Index {
     pub fn orgs_matching_call(&self, call: &crate::CallId, today: NaiveDate) -> Vec<(&OrgId, u8)> {
         let Some(c) = self.calls.get(call) else { return Vec::new() };
         let (cfg, floor) = (&self.ranker, self.ranker.floor_raw());
+        let missions = mission_bits(&c.call.missions);
         let cos = self.org_postings.scores(&c.vec);
-        self.touched_orgs(&cos)
-            .filter(|(o, _)| o.org.consent.contact && !self.dismissals(&o.org.id).is_some_and(|d| d.call(c)))
-            .filter_map(|(o, cos)| {
-                let raw = cos + mission_bonus(&o.org, &c.call) + self.feedback_shift(&o.org.id, c);
+        // The facts column first; an entry is read only for what is kept, or for feedback.
+        cos.iter()
+            .zip(self.orgs.facts())
+            .enumerate()
+            .filter(|(_, (cos, f))| **cos > 0.0 && f.contact)
+            .filter_map(|(slot, (cos, f))| {
+                let bonus = if f.missions & missions != 0 { BONUS_DECLARED_MISSION } else { 0.0 };
+                let mut raw = cos + bonus;
+                let mut entry = None;
+                if f.feedback {
+                    let o = self.orgs.at(slot as u32)?;
+                    if self.dismissals(&o.org.id).is_some_and(|d| d.call(c)) {
+                        return None;
+                    }
+                    raw += self.feedback_shift(&o.org.id, c);
+                    entry = Some(o);
+                }
                 let score = cfg.score_over_floor(raw, floor)?;
-                eligible(&o.org, &c.call, today).then_some((&o.org.id, score))
+                if !eligible_as(f.kind?, f.country, &c.call, today) {
+                    return None;
+                }
+                let o = match entry {
+                    Some(o) => o,
+                    None => self.orgs.at(slot as u32)?,
+                };
+                Some((&o.org.id, score))
             })
             .collect()
     }

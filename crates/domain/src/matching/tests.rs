@@ -5,6 +5,7 @@ use crate::recommendation::{Recommendation, Target};
 use crate::{Budget, CallStatus, Consent, Country, Mission, OrgKind, Programme, Tri};
 use crate::{Language, MissionId};
 use chrono::NaiveDate;
+use std::collections::BTreeMap;
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
@@ -478,4 +479,49 @@ fn eligible_says_what_the_assessed_lines_allow_for_every_combination() {
         }
     }
     assert!(seen[0] > 0 && seen[1] > 0, "both outcomes are exercised: {seen:?}");
+}
+
+#[test]
+fn the_organisations_a_call_reaches_are_those_it_would_enter_one_by_one() {
+    let cfg = RankerConfig { floor: 20, ..RankerConfig::default() };
+    let mut ix = fish_farm_index(cfg);
+    let today = date("2026-06-01");
+    let mut aqua = call("AQUA-2", "Biosecurity in aquaculture and healthy fish", "2026-10-01");
+    aqua.missions = vec![MissionId::Ocean];
+    aqua.eligible_kinds = Some(vec![OrgKind::Sme]);
+    ix.upsert_call(aqua.clone());
+    let ids: Vec<OrgId> = ix.orgs().map(|o| o.id.clone()).collect();
+    // Some declare the call's mission, some may not apply, one gave no consent, others gave
+    // feedback (a dismissal, an application) after the index was built.
+    for (i, id) in ids.iter().enumerate() {
+        let mut o = ix.org(id).expect("held").clone();
+        o.version += 1;
+        match i % 5 {
+            0 => o.interest_missions = vec![MissionId::Ocean],
+            1 => o.kind = OrgKind::University,
+            2 if i < 10 => o.consent.contact = false,
+            _ => continue,
+        }
+        ix.upsert_org(o);
+    }
+    ix.dismiss(&ids[3], Target::Call(aqua.id.clone()), Some(crate::feedback::call_fingerprint(&aqua)));
+    ix.set_applied(&ids[8], &CallId::parse("FISH").expect("id"), true);
+    ix.dismiss(&ids[13], Target::Call(CallId::parse("FISH").expect("id")), None);
+    for c in ix.calls().map(|c| c.id.clone()).collect::<Vec<_>>() {
+        let got: BTreeMap<String, u8> =
+            ix.orgs_matching_call(&c, today).into_iter().map(|(o, s)| (o.to_string(), s)).collect();
+        let want: BTreeMap<String, u8> = ids
+            .iter()
+            .filter(|o| ix.org(o).is_some_and(|o| o.consent.contact))
+            .filter(|o| ix.enters(o, &Target::Call(c.clone()), &[], today))
+            .filter_map(|o| {
+                let r = ix.merge_kind(o, "call", vec![], &[Target::Call(c.clone())], today);
+                Some((o.to_string(), r.first()?.score))
+            })
+            .collect();
+        assert_eq!(got, want, "{c}");
+        if c == aqua.id {
+            assert!(want.len() > 3 && want.len() < ids.len() - 10, "a mixed case: {} of {}", want.len(), ids.len());
+        }
+    }
 }
