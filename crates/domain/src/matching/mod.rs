@@ -7,8 +7,9 @@
 //! raw value is mapped to 0-100 by one fixed curve, so a score means the same for everyone.
 //!
 //! # How it is built (a search index, as tantivy's layers)
-//! - **Term dictionary** ([`terms`]): every stem and phrase interned once as a `u32`; vectors
-//!   are sorted `(u32, f32)` lists, so a cosine is a merge and nothing is keyed by a string.
+//! - **Term dictionary** ([`terms`]): every stem and phrase interned once as a `u32`, and every
+//!   distinct written word analysed once (a document costs a look-up per word); vectors are
+//!   sorted `(u32, f32)` lists, so a cosine is a merge and nothing is keyed by a string.
 //! - **Postings** ([`postings`]): one inverted index over the calls' vectors and one over the
 //!   organisations'. A query is scored term at a time into a dense array of slot scores
 //!   (block-max pruning loses on queries of 100-300 terms); collectors pick from what was
@@ -23,8 +24,8 @@
 //! | path | cost |
 //! |---|---|
 //! | organisation → its calls | the call postings of its terms, plus one pass over the call slots (M) |
-//! | organisation → partners | the organisation postings of its terms |
-//! | call → organisations it may reach | the organisation postings of the call's terms |
+//! | organisation → partners | the organisation postings of its terms, plus one pass over the organisation slots (N) |
+//! | call → organisations it may reach | the organisation postings of the call's terms, plus one pass over the organisations' facts column (N, a few bytes each) |
 //! | organisation or call upsert | its analysis and vector (its terms), one posting per term |
 //! | rebuild (every tenth of the corpus) | every document's vector and postings, and the associations |
 //!
