@@ -234,7 +234,11 @@ fn queries(index: &Index, args: &BenchArgs, snapshot: chrono::NaiveDate) -> anyh
             format!("p50 {:.2} ms, p99 {:.2} ms", pct(t, 0.5), pct(t, 0.99))
         })
     );
-    println!("  organisation → its calls (all scored, top-k explained): p50 {:.3} ms, p99 {:.3} ms", pct(&org_calls, 0.5), pct(&org_calls, 0.99));
+    println!(
+        "  organisation → its calls (all scored, top-k explained): p50 {:.3} ms, p99 {:.3} ms",
+        pct(&org_calls, 0.5),
+        pct(&org_calls, 0.99)
+    );
     Ok(Queries { fanout, tantivy, org_calls, org_ids })
 }
 
