@@ -150,7 +150,7 @@ impl ConsumerStats {
     pub fn redelivered(&self) -> u64 {
         self.redelivered.load(Ordering::Relaxed)
     }
-    /// Why the last batch found a dependency away, if it did.
+    /// Why the last batch found a dependency away, or why the consumer cannot be opened yet.
     pub fn unavailable(&self) -> Option<String> {
         self.unavailable.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
@@ -259,11 +259,16 @@ impl Bus {
         // The consumer is opened again until it opens: after a node loss the stream may have
         // no leader for a while, and a loop that gave up here would leave its work undone for
         // as long as the process lives (the matcher's worker of a regained partition did).
+        // Until then readiness says why (`ConsumerStats::unavailable`).
         let consumer = loop {
             match self.ensure_consumer(&spec).await {
-                Ok(c) => break c,
+                Ok(c) => {
+                    stats.set_unavailable(None);
+                    break c;
+                }
                 Err(e) => {
                     stats.stream_errors.fetch_add(1, Ordering::Relaxed);
+                    stats.set_unavailable(Some(format!("consumer {} cannot be opened: {e}", spec.durable)));
                     warn!(durable = %spec.durable, error = %e, "opening the consumer failed; retrying");
                     pause(&cancel, Duration::from_secs(1)).await;
                     if cancel.is_cancelled() {

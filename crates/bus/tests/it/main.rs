@@ -166,6 +166,8 @@ async fn a_loop_opens_its_consumer_again_until_it_opens() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(!task.is_finished(), "the loop waits for its stream");
     assert!(stats.get()[3] >= 1, "the failed opening is counted as a stream error");
+    let why = stats.unavailable().expect("readiness is told why");
+    assert!(why.contains("consumer late cannot be opened"), "{why}");
     bus.ensure_streams().await.expect("streams");
     bus.publish_raw(&subject::inbound_call(bus.prefix(), "published"), "e1", "t", "{}".into()).await.expect("publish");
     for _ in 0..250 {
@@ -175,6 +177,7 @@ async fn a_loop_opens_its_consumer_again_until_it_opens() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(seen.load(Ordering::SeqCst), 1, "the message published once the stream exists is handled");
+    assert_eq!(stats.unavailable(), None, "ready again once it opened");
     cancel.cancel();
     task.await.expect("consume ends cleanly on cancel");
 }
