@@ -41,13 +41,14 @@ impl EligibilityLine {
 /// Evaluates every criterion. The call is recommendable only if no line is `Missed`.
 pub fn assess(org: &Organisation, call: &Call, today: NaiveDate, lang: Language) -> Vec<EligibilityLine> {
     let sv = lang == Language::Sv;
+    let rules = CallRules::of(call);
     let mut lines = Vec::with_capacity(5);
-    if status(call) == Tri::Missed {
+    if rules.status() == Tri::Missed {
         let t = if sv { "utlysningen är stängd" } else { "the call is closed" };
         lines.push(EligibilityLine::new(Criterion::Status, Tri::Missed, t.into()));
     }
-    lines.push(deadline_line(call, today, sv));
-    lines.push(kind_line(org, call, sv));
+    lines.push(deadline_line(call, &rules, today, sv));
+    lines.push(kind_line(org, &rules, sv));
     lines.push(country_line(org, call, sv));
     if let Some(n) = call.min_consortium.filter(|n| *n > 1) {
         let t = if sv {
@@ -74,33 +75,88 @@ pub fn eligible(org: &Organisation, call: &Call, today: NaiveDate) -> bool {
 
 /// [`eligible`] from the only two facts of the organisation it reads.
 pub(crate) fn eligible_as(kind: OrgKind, country: Option<Country>, call: &Call, today: NaiveDate) -> bool {
-    [status(call), deadline(call, today), kind_status(kind, call), country_status(country, call)]
-        .iter()
-        .all(|t| *t != Tri::Missed)
+    eligible_by(&CallRules::of(call), kind, country, today, || Some(call))
 }
 
-fn status(call: &Call) -> Tri {
-    if call.status == CallStatus::Closed {
-        Tri::Missed
-    } else {
-        Tri::Met
+/// [`eligible_as`] from the call's [`CallRules`]; `call` is asked for only if it lists
+/// countries (`None`: not eligible).
+pub(crate) fn eligible_by<'c>(
+    rules: &CallRules,
+    kind: OrgKind,
+    country: Option<Country>,
+    today: NaiveDate,
+    call: impl FnOnce() -> Option<&'c Call>,
+) -> bool {
+    rules.allow(kind, today) && (!rules.countries || call().is_some_and(|c| country_status(country, c) != Tri::Missed))
+}
+
+/// What eligibility reads of a call but its country list, in a few bytes: the candidate
+/// searches test it for every call a query touches (`matching::slots`), and read the call
+/// itself only where it lists countries ([`eligible_by`]). The default is a closed
+/// call (a freed slot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CallRules {
+    closed: bool,
+    final_deadline: Option<NaiveDate>,
+    /// The kinds that may apply, one bit each in [`OrgKind::ALL`] order, an SME counting as a
+    /// company; `None`: not stated.
+    kinds: Option<u8>,
+    countries: bool,
+}
+
+impl Default for CallRules {
+    fn default() -> Self {
+        Self { closed: true, final_deadline: None, kinds: None, countries: false }
     }
 }
 
-fn deadline(call: &Call, today: NaiveDate) -> Tri {
-    match (call.next_deadline(today), call.final_deadline()) {
-        (Some(_), _) => Tri::Met,
-        (None, Some(_)) => Tri::Missed,
-        (None, None) => Tri::Unknown,
-    }
+fn kind_bit(k: OrgKind) -> u8 {
+    OrgKind::ALL.iter().position(|x| *x == k).map_or(0, |i| 1 << i)
 }
 
-fn kind_status(kind: OrgKind, call: &Call) -> Tri {
-    match &call.eligible_kinds {
-        None => Tri::Unknown,
-        // An SME is a company; a call open to companies is open to SMEs.
-        Some(k) if k.contains(&kind) || (kind == OrgKind::Sme && k.contains(&OrgKind::Company)) => Tri::Met,
-        Some(_) => Tri::Missed,
+impl CallRules {
+    pub(crate) fn of(call: &Call) -> Self {
+        let kinds = call.eligible_kinds.as_ref().map(|ks| {
+            // An SME is a company; a call open to companies is open to SMEs.
+            let sme = if ks.contains(&OrgKind::Company) { kind_bit(OrgKind::Sme) } else { 0 };
+            ks.iter().fold(sme, |bits, k| bits | kind_bit(*k))
+        });
+        Self {
+            closed: call.status == CallStatus::Closed,
+            final_deadline: call.final_deadline(),
+            kinds,
+            countries: call.eligible_countries.is_some(),
+        }
+    }
+
+    /// Whether an organisation of `kind` may apply as of `today`, countries aside.
+    pub(crate) fn allow(&self, kind: OrgKind, today: NaiveDate) -> bool {
+        [self.status(), self.deadline(today), self.kind_status(kind)].iter().all(|t| *t != Tri::Missed)
+    }
+
+    fn status(&self) -> Tri {
+        if self.closed {
+            Tri::Missed
+        } else {
+            Tri::Met
+        }
+    }
+
+    /// Met while a deadline is ahead ([`Call::next_deadline`]: one is, exactly when the last is).
+    fn deadline(&self, today: NaiveDate) -> Tri {
+        match self.final_deadline {
+            Some(d) if d >= today => Tri::Met,
+            Some(_) => Tri::Missed,
+            None => Tri::Unknown,
+        }
+    }
+
+    fn kind_status(&self, kind: OrgKind) -> Tri {
+        match self.kinds {
+            None => Tri::Unknown,
+            Some(bits) if bits & kind_bit(kind) != 0 => Tri::Met,
+            Some(_) => Tri::Missed,
+        }
     }
 }
 
@@ -112,8 +168,8 @@ fn country_status(country: Option<Country>, call: &Call) -> Tri {
     }
 }
 
-fn deadline_line(call: &Call, today: NaiveDate, sv: bool) -> EligibilityLine {
-    let status = deadline(call, today);
+fn deadline_line(call: &Call, rules: &CallRules, today: NaiveDate, sv: bool) -> EligibilityLine {
+    let status = rules.deadline(today);
     let t = match (call.next_deadline(today), call.final_deadline()) {
         (Some(d), _) => {
             let days = (d - today).num_days();
@@ -135,8 +191,8 @@ fn deadline_line(call: &Call, today: NaiveDate, sv: bool) -> EligibilityLine {
     EligibilityLine::new(Criterion::Deadline, status, t)
 }
 
-fn kind_line(org: &Organisation, call: &Call, sv: bool) -> EligibilityLine {
-    let status = kind_status(org.kind, call);
+fn kind_line(org: &Organisation, rules: &CallRules, sv: bool) -> EligibilityLine {
+    let status = rules.kind_status(org.kind);
     let k = org.kind;
     let t = match (status, sv) {
         (Tri::Unknown, true) => "utlysningen anger inte vilka organisationstyper som får söka".into(),

@@ -23,15 +23,17 @@
 //! # What each path costs
 //! | path | cost |
 //! |---|---|
-//! | organisation → its calls | the call postings of its terms, plus one pass over the call slots (M) |
+//! | organisation → its calls | the call postings of its terms, plus one pass over the calls' facts column (M, a few bytes each: missions, eligibility rules); a call entry is read only for what clears the floor |
 //! | organisation → partners | the organisation postings of its terms, plus one pass over the organisation slots (N) |
-//! | call → organisations it may reach | the organisation postings of the call's terms, plus one pass over the organisations' facts column (N, a few bytes each) |
+//! | call → organisations whose lists it enters | the organisation postings of the call's terms, plus one pass over the organisations' facts column (N, a few bytes each, with each list's entry bar, [`bars`]); an entry is read only for a list the call enters |
+//! | organisation → organisations whose partner lists it enters | as the row above, over the same column |
 //! | organisation or call upsert | its analysis and vector (its terms), one posting per term |
 //! | rebuild (every tenth of the corpus) | every document's vector and postings, and the associations |
 //!
 //! A call or partner is recommended only when it shares at least one term with the
 //! organisation (its explanation names them); the bonuses rank among those.
 
+mod bars;
 mod dismissals;
 mod docs;
 mod explain;
@@ -137,7 +139,13 @@ impl RankerConfig {
     /// rounding cannot cross it: the candidate searches compare with it first and calibrate
     /// only what clears it (most of what a query touches does not).
     pub fn floor_raw(&self) -> f32 {
-        let share = (f32::from(self.floor) - 0.5) / 100.0;
+        self.raw_below(self.floor)
+    }
+
+    /// A raw relevance below which [`Self::calibrate`] is under `score` (≤ 100), a little
+    /// low so that rounding cannot cross it.
+    pub fn raw_below(&self, score: u8) -> f32 {
+        let share = (f32::from(score) - 0.5) / 100.0;
         -self.saturation * (1.0 - share).ln() - 1e-4
     }
 
@@ -197,6 +205,8 @@ struct OrgEntry {
     vec: SparseVec,
     /// The organisation gave feedback (`dismissals.rs`): its scores may shift.
     feedback: bool,
+    /// What a new call or partner must score to enter its lists (`bars.rs`).
+    bars: bars::Bars,
 }
 
 /// What the search for the organisations a call reaches tests of every touched one
@@ -209,6 +219,7 @@ struct OrgFacts {
     missions: u8,
     kind: Option<crate::OrgKind>,
     country: Option<crate::Country>,
+    bars: bars::Bars,
 }
 
 impl slots::Facts for OrgEntry {
@@ -221,13 +232,25 @@ impl slots::Facts for OrgEntry {
             missions: mission_bits(&o.interest_missions),
             kind: Some(o.kind),
             country: o.country,
+            bars: self.bars,
         }
     }
 }
 
+/// What the search for an organisation's calls tests of every touched call; a freed slot's
+/// rules are a closed call's.
+#[derive(Debug, Clone, Copy, Default)]
+struct CallFacts {
+    /// The call's missions, one bit each ([`mission_bits`]).
+    missions: u8,
+    rules: crate::eligibility::CallRules,
+}
+
 impl slots::Facts for CallEntry {
-    type Of = ();
-    fn facts(&self) {}
+    type Of = CallFacts;
+    fn facts(&self) -> CallFacts {
+        CallFacts { missions: mission_bits(&self.call.missions), rules: crate::eligibility::CallRules::of(&self.call) }
+    }
 }
 
 /// One bit per mission, in [`MissionId::ALL`] order.
@@ -318,7 +341,10 @@ impl Index {
         }));
         let orgs = Slotted::from_entries(orgs.into_iter().map(|o| {
             let doc = org_doc(&analyzer, &mut terms, &o, &catalogue);
-            (o.id.clone(), OrgEntry { org: o, doc, vec: SparseVec::default(), feedback: false })
+            (
+                o.id.clone(),
+                OrgEntry { org: o, doc, vec: SparseVec::default(), feedback: false, bars: Default::default() },
+            )
         }));
         let mut ix = Self {
             analyzer,
@@ -393,7 +419,8 @@ impl Index {
         let vec = self.org_vector(&doc);
         let slot = self.org_postings.push(&vec);
         let feedback = self.dismissed.contains_key(&org.id);
-        let entry_slot = self.orgs.insert(org.id.clone(), OrgEntry { org, doc, vec, feedback });
+        let entry_slot =
+            self.orgs.insert(org.id.clone(), OrgEntry { org, doc, vec, feedback, bars: Default::default() });
         debug_assert_eq!(slot, entry_slot, "postings and entries hand out slots in step");
         self.changed();
         true

@@ -9,16 +9,22 @@ use super::{
     mission_bits, mission_bonus, CallEntry, Index, OrgEntry, RankerConfig, BONUS_COMPLEMENTARY, BONUS_DECLARED_MISSION,
     BONUS_NACE_AREA, BONUS_SHARED_MISSION, TARGET_KINDS,
 };
-use crate::eligibility::{allows, assess, eligible, eligible_as};
+use crate::eligibility::{allows, assess, eligible, eligible_as, eligible_by};
 use crate::recommendation::{recommendation_id, Recommendation, Target};
-use crate::{Language, OrgId, Organisation};
+use crate::{Language, OrgId, OrgKind, Organisation};
 use chrono::NaiveDate;
 
 /// The score of `p` as a partner for `org` from their cosine: one formula for ranking, the
 /// candidate search and `enters`, so the candidate bound cannot drift from the score.
 fn partner_raw(cos: f32, org: &Organisation, p: &Organisation) -> f32 {
-    let complementary = org.kind.is_academic() != p.kind.is_academic();
-    let shared = p.interest_missions.iter().any(|m| org.interest_missions.contains(m));
+    let missions = |o: &Organisation| mission_bits(&o.interest_missions);
+    partner_raw_of(cos, (org.kind, missions(org)), (p.kind, missions(p)))
+}
+
+/// [`partner_raw`] from the two facts of each organisation it reads: kind, declared missions.
+fn partner_raw_of(cos: f32, org: (OrgKind, u8), p: (OrgKind, u8)) -> f32 {
+    let complementary = org.0.is_academic() != p.0.is_academic();
+    let shared = org.1 & p.1 != 0;
     cos + if complementary { BONUS_COMPLEMENTARY } else { 0.0 } + if shared { BONUS_SHARED_MISSION } else { 0.0 }
 }
 
@@ -84,9 +90,11 @@ impl Index {
         rank(recs, self.top_k(kind), cfg.floor)
     }
 
-    /// Organisations (with contact consent) that `call` could be recommended to as of
-    /// `today`, with the score it would have: they share a term with it, may apply, and the
-    /// score clears the floor. Costs the organisation postings of the call's terms.
+    /// Organisations (with contact consent) whose call list `call` could enter as of `today`,
+    /// with the score it would have: they share a term with it, may apply, and the score
+    /// clears the floor and reaches their list's entry bar ([`Self::set_entry_bars`]; the
+    /// floor alone where none was set). Costs the organisation postings of the call's terms
+    /// and a pass over the facts column; an entry is read only for what is kept.
     pub fn orgs_matching_call(&self, call: &crate::CallId, today: NaiveDate) -> Vec<(&OrgId, u8)> {
         let Some(c) = self.calls.get(call) else { return Vec::new() };
         let (cfg, floor) = (&self.ranker, self.ranker.floor_raw());
@@ -109,7 +117,10 @@ impl Index {
                     raw += self.feedback_shift(&o.org.id, c);
                     entry = Some(o);
                 }
-                let score = cfg.score_over_floor(raw, floor)?;
+                if !f.bars.call.may_pass(raw, floor) {
+                    return None;
+                }
+                let score = cfg.score_over_floor(raw, floor).filter(|s| f.bars.call.passes(*s))?;
                 if !eligible_as(f.kind?, f.country, &c.call, today) {
                     return None;
                 }
@@ -122,18 +133,33 @@ impl Index {
             .collect()
     }
 
-    /// Organisations (with contact consent) for which `org` is a partner above the floor, with
-    /// its score as their partner.
+    /// Organisations (with contact consent) whose partner list `org` could enter, with its
+    /// score as their partner: above the floor and reaching the list's entry bar, as
+    /// [`Self::orgs_matching_call`] for calls (same costs).
     pub fn orgs_matching_partner(&self, org: &OrgId) -> Vec<(&OrgId, u8)> {
         let Some(p) = self.orgs.get(org).filter(|p| p.org.consent.partner_suggestions) else {
             return Vec::new();
         };
         let (cfg, floor) = (&self.ranker, self.ranker.floor_raw());
+        let own = self.orgs.slot(org).map_or(usize::MAX, |s| s as usize);
+        let partner = (p.org.kind, mission_bits(&p.org.interest_missions));
         let cos = self.org_postings.scores(&p.vec);
-        self.touched_orgs(&cos)
-            .filter(|(o, _)| o.org.consent.contact && !std::ptr::eq(*o, p))
-            .filter(|(o, _)| !self.dismissals(&o.org.id).is_some_and(|d| d.partner(&p.org.id)))
-            .filter_map(|(o, cos)| Some((&o.org.id, cfg.score_over_floor(partner_raw(cos, &o.org, &p.org), floor)?)))
+        cos.iter()
+            .zip(self.orgs.facts())
+            .enumerate()
+            .filter(|(slot, (cos, f))| **cos > 0.0 && f.contact && *slot != own)
+            .filter_map(|(slot, (cos, f))| {
+                let raw = partner_raw_of(*cos, (f.kind?, f.missions), partner);
+                if !f.bars.partner.may_pass(raw, floor) {
+                    return None;
+                }
+                let score = cfg.score_over_floor(raw, floor).filter(|s| f.bars.partner.passes(*s))?;
+                let o = self.orgs.at(slot as u32)?;
+                if f.feedback && self.dismissals(&o.org.id).is_some_and(|d| d.partner(&p.org.id)) {
+                    return None;
+                }
+                Some((&o.org.id, score))
+            })
             .collect()
     }
 
@@ -182,18 +208,27 @@ impl Index {
 
     fn call_recs(&self, o: &OrgEntry, today: NaiveDate, cfg: &RankerConfig) -> Vec<Recommendation> {
         let (org, floor) = (&o.org, cfg.floor_raw());
-        // Score every call over the postings; explain only the few that will be recommended.
+        let missions = mission_bits(&org.interest_missions);
+        // Score every call over the postings, test the facts column, read an entry only for
+        // what passes (or for feedback), explain only the few that will be recommended.
         let cos = self.call_postings.scores(&o.vec);
         let dismissed = self.dismissals(&org.id);
         let mut scored: Vec<(u8, &CallEntry)> = cos
             .iter()
+            .zip(self.calls.facts())
             .enumerate()
-            .filter(|(_, c)| **c > 0.0)
-            .filter_map(|(slot, c)| {
-                let e = self.calls.at(slot as u32).filter(|e| !dismissed.is_some_and(|d| d.call(e)))?;
-                let shift = if dismissed.is_some() { self.feedback_shift(&org.id, e) } else { 0.0 };
-                let score = cfg.score_over_floor(c + mission_bonus(org, &e.call) + shift, floor)?;
-                eligible(org, &e.call, today).then_some((score, e))
+            .filter(|(_, (c, f))| **c > 0.0 && f.rules.allow(org.kind, today))
+            .filter_map(|(slot, (c, f))| {
+                let bonus = if f.missions & missions != 0 { BONUS_DECLARED_MISSION } else { 0.0 };
+                let entry = || self.calls.at(slot as u32);
+                let (score, e) = match dismissed {
+                    None => (cfg.score_over_floor(c + bonus, floor)?, entry()?),
+                    Some(d) => {
+                        let e = entry().filter(|e| !d.call(e))?;
+                        (cfg.score_over_floor(c + bonus + self.feedback_shift(&org.id, e), floor)?, e)
+                    }
+                };
+                eligible_by(&f.rules, org.kind, org.country, today, || Some(&e.call)).then_some((score, e))
             })
             .collect();
         best_first(&mut scored, cfg.top_k_calls, |a, b| b.0.cmp(&a.0).then_with(|| a.1.call.id.cmp(&b.1.call.id)));

@@ -41,8 +41,7 @@ impl<K: Ord + Clone, V: Facts> Slotted<K, V> {
     pub(super) fn get(&self, k: &K) -> Option<&V> {
         self.at(*self.ids.get(k)?)
     }
-    #[cfg(test)]
-    fn slot(&self, k: &K) -> Option<u32> {
+    pub(super) fn slot(&self, k: &K) -> Option<u32> {
         self.ids.get(k).copied()
     }
     pub(super) fn at(&self, slot: u32) -> Option<&V> {

@@ -525,3 +525,56 @@ fn the_organisations_a_call_reaches_are_those_it_would_enter_one_by_one() {
         }
     }
 }
+
+#[test]
+fn entry_bars_leave_out_exactly_the_lists_a_target_cannot_enter() {
+    let cfg = RankerConfig { floor: 20, ..RankerConfig::default() };
+    let mut ix = fish_farm_index(cfg);
+    let today = date("2026-06-01");
+    let owned = |v: Vec<(&OrgId, u8)>| -> BTreeMap<OrgId, u8> { v.into_iter().map(|(o, s)| (o.clone(), s)).collect() };
+    let calls: Vec<CallId> = ix.calls().map(|c| c.id.clone()).collect();
+    let orgs: Vec<OrgId> = ix.orgs().map(|o| o.id.clone()).collect();
+    let by_call: Vec<_> = calls.iter().map(|c| owned(ix.orgs_matching_call(c, today))).collect();
+    let by_partner: Vec<_> = orgs.iter().map(|p| owned(ix.orgs_matching_partner(p))).collect();
+    // Bars around the scores the first call and partner have: one under, one equal (a tie the
+    // id decides later, so it passes), one over; besides, open lists and lists of k = 0.
+    let bar = |i: usize, score: Option<u8>| match (i % 5, score) {
+        (3, _) => EntryBar::Open { k: 0 },
+        (4, _) | (_, None) => EntryBar::Open { k: 5 },
+        (j, Some(s)) => EntryBar::Kth { score: (s + j as u8).saturating_sub(1), id: "M".into() },
+    };
+    let call_bars: Vec<EntryBar> = orgs.iter().enumerate().map(|(i, o)| bar(i, by_call[0].get(o).copied())).collect();
+    let partner_bars: Vec<EntryBar> =
+        orgs.iter().enumerate().map(|(i, o)| bar(i + 1, by_partner[0].get(o).copied())).collect();
+    let stamp = ix.changes();
+    ix.set_entry_bars("call", orgs.iter().zip(&call_bars));
+    ix.set_entry_bars("partner", orgs.iter().zip(&partner_bars));
+    assert_eq!(ix.changes(), stamp, "bars are not a change of the index");
+    let passes = |b: &EntryBar, s: u8| match b {
+        EntryBar::Open { k } => *k > 0,
+        EntryBar::Kth { score, .. } => s >= *score,
+    };
+    let kept = |all: &BTreeMap<OrgId, u8>, bars: &[EntryBar]| -> BTreeMap<OrgId, u8> {
+        let at = |o: &OrgId| &bars[orgs.iter().position(|x| x == o).expect("known")];
+        all.iter().filter(|(o, s)| passes(at(o), **s)).map(|(o, s)| (o.clone(), *s)).collect()
+    };
+    let mut left_out = 0;
+    for (c, all) in calls.iter().zip(&by_call) {
+        let got = owned(ix.orgs_matching_call(c, today));
+        assert_eq!(got, kept(all, &call_bars), "{c}");
+        left_out += all.len() - got.len();
+    }
+    for (p, all) in orgs.iter().zip(&by_partner) {
+        let got = owned(ix.orgs_matching_partner(p));
+        assert_eq!(got, kept(all, &partner_bars), "{p}");
+        left_out += all.len() - got.len();
+    }
+    let ties = orgs
+        .iter()
+        .zip(&call_bars)
+        .filter(|(o, b)| matches!(b, EntryBar::Kth { score, .. } if by_call[0].get(*o) == Some(score)));
+    assert!(ties.count() > 0 && left_out > 0, "ties pass and some lists are left out ({left_out})");
+    ix.clear_entry_bars(|_| true);
+    assert_eq!(calls.iter().map(|c| owned(ix.orgs_matching_call(c, today))).collect::<Vec<_>>(), by_call);
+    assert_eq!(orgs.iter().map(|p| owned(ix.orgs_matching_partner(p))).collect::<Vec<_>>(), by_partner);
+}
