@@ -76,15 +76,23 @@ impl Held {
             let rows = recommendations::held(db, &KINDS, &missing).await?;
             self.load(&missing, rows);
         }
+        Ok(self.known_bars(kind, k, orgs))
+    }
+
+    /// The entry bar of each of `orgs`' lists of `kind` as far as known without the store:
+    /// open (the floor decides) for an organisation not read from the store yet, whose list
+    /// may hold more than the changes seen.
+    pub(crate) fn known_bars(&self, kind: &'static str, k: usize, orgs: &[OrgId]) -> Vec<EntryBar> {
         let held = self.lock();
-        Ok(orgs
-            .iter()
-            .map(|o| {
-                let entries = held.get(o).into_iter().flat_map(|l| &l.entries);
-                let of_kind = entries.filter(|((k, _), e)| *k == kind && e.active).map(|((_, t), e)| (&**t, e.score));
-                EntryBar::of(k, of_kind)
+        orgs.iter()
+            .map(|o| match held.get(o).filter(|l| l.complete) {
+                None => EntryBar::Open { k },
+                Some(l) => {
+                    let of_kind = l.entries.iter().filter(|((x, _), e)| *x == kind && e.active);
+                    EntryBar::of(k, of_kind.map(|((_, t), e)| (&**t, e.score)))
+                }
             })
-            .collect())
+            .collect()
     }
 
     /// Folds what the store holds of `orgs` in, and marks them complete.

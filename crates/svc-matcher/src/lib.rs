@@ -180,11 +180,27 @@ impl Matcher {
     /// Forgets what the organisations of partition `p` hold (this replica starts working on
     /// it; another may have written them meanwhile), and marks the rankings for convergence:
     /// a replica that stopped with entries waiting (`waiting.rs`) left them to whoever holds
-    /// the partition next.
+    /// the partition next. The index's entry bars of the partition are forgotten by the
+    /// worker before its first batch ([`Self::forget_bars`]).
     fn forget_partition(&self, p: u16) {
         self.held.forget(|o| self.in_partition(o, p));
         self.waiting.forget(|o| self.in_partition(o, p));
         self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Tells the index the entry bars of `orgs`' lists as held now (`held.rs`; open where
+    /// not known), so that its candidate searches leave out lists a target cannot enter.
+    async fn tell_bars(&self, orgs: Vec<OrgId>) {
+        let bars = held::KINDS.map(|kind| (kind, self.held.known_bars(kind, self.ranker.top_k(kind), &orgs)));
+        let mut index = self.index.write().await;
+        for (kind, bars) in &bars {
+            index.set_entry_bars(kind, orgs.iter().zip(bars));
+        }
+    }
+
+    /// Forgets the index's entry bars of partition `p`'s organisations ([`Self::forget_partition`]).
+    async fn forget_bars(&self, p: u16) {
+        self.index.write().await.clear_entry_bars(|o| self.in_partition(o, p));
     }
 
     /// Whether `org` is re-ranked by the worker of partition `p`.
@@ -436,9 +452,12 @@ impl Matcher {
             // A commit that failed on the way back may have landed: read these again.
             let orgs: BTreeSet<&OrgId> = changes.iter().map(|c| &c.rec.org_id).collect();
             self.held.forget(|o| orgs.contains(o));
+            self.tell_bars(orgs.into_iter().cloned().collect()).await;
             return Err(e.into());
         }
         self.held.apply(&changes);
+        let changed: BTreeSet<&OrgId> = changes.iter().map(|c| &c.rec.org_id).collect();
+        self.tell_bars(changed.into_iter().cloned().collect()).await;
         self.stats.committed(&changes);
         self.export_hops(&events, &traces, started);
         self.wake.notify_one();

@@ -46,6 +46,7 @@ impl Worker {
         let spec = ConsumerSpec { stream: Stream::Registry, durable: partition::durable(p, m.partitions) };
         let (bus, m, stats, token) = (bus.clone(), m.clone(), stats.clone(), stop.clone());
         let task = tokio::spawn(async move {
+            m.forget_bars(p).await;
             bus.consume_batches(spec, &stats, token, BATCH, |ds| {
                 let m = m.clone();
                 async move { m.handle_batch(p, ds).await }

@@ -167,6 +167,8 @@ pub(crate) async fn affected(
             })
         };
         let bars = held.bars(db, kind, k, &cands).await?;
+        // The index leaves out, next time, the lists a target cannot enter (`bars.rs`).
+        index.write().await.set_entry_bars(kind, cands.iter().zip(&bars));
         for (c, found) in found {
             if let Target::Partner(p) = &c.target {
                 if mine(p) {
