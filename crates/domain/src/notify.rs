@@ -288,6 +288,13 @@ pub fn reminder_due(deadline: NaiveDate, today: NaiveDate) -> Option<u8> {
     REMINDER_DAYS.iter().rev().copied().find(|&d| left <= i64::from(d))
 }
 
+/// The deadlines for which [`reminder_due`] has a reminder on `today`: the days from
+/// tomorrow to the longest of [`REMINDER_DAYS`] ahead (the store's range for the scan).
+pub fn reminder_window(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let longest = REMINDER_DAYS.iter().copied().max().unwrap_or(0);
+    (today + Duration::days(1), today + Duration::days(i64::from(longest)))
+}
+
 /// The wait before delivery attempt `attempt + 1` (1-based `attempt` failed): 30 s doubling, at
 /// most an hour.
 pub fn backoff(attempt: u32) -> Duration {
@@ -367,6 +374,17 @@ mod tests {
         assert_eq!(on("2026-12-30"), Some(1));
         assert_eq!(on("2026-12-31"), None);
         assert_eq!(on("2027-01-02"), None);
+    }
+
+    #[test]
+    fn the_reminder_window_holds_exactly_the_deadlines_with_a_reminder_today() {
+        let today = d("2026-12-07");
+        let (from, to) = reminder_window(today);
+        for ahead in -3..30 {
+            let deadline = today + Duration::days(ahead);
+            let inside = (from..=to).contains(&deadline);
+            assert_eq!(inside, reminder_due(deadline, today).is_some(), "{deadline}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod m20261130_000001_init;
 mod m20261201_000002_target_index;
 mod m20261202_000003_notify;
 mod m20261202_000004_feedback;
+mod m20261207_000005_rec_deadline;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_target_index::Migration),
             Box::new(m20261202_000003_notify::Migration),
             Box::new(m20261202_000004_feedback::Migration),
+            Box::new(m20261207_000005_rec_deadline::Migration),
         ]
     }
 }

@@ -3,7 +3,7 @@
 use crate::entity::recommendation as rec;
 use crate::StoreError;
 use brygga_domain::{Change, ChangeKind, OrgId, Published, Recommendation};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::HashMap;
@@ -45,11 +45,18 @@ pub async fn active_for_many(db: &impl ConnectionTrait, orgs: &[OrgId]) -> Resul
     Ok(out)
 }
 
-/// Every active recommendation of a target kind (`call` for deadline reminders).
-pub async fn active_of_kind(db: &impl ConnectionTrait, kind: &str) -> Result<Vec<Published>, StoreError> {
+/// The active call recommendations whose deadline falls in `from..=to` (the deadline
+/// reminders): an index range, not a scan of every active recommendation.
+pub async fn active_calls_due(
+    db: &impl ConnectionTrait,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Published>, StoreError> {
+    // Stored as `YYYY-MM-DD`, which orders as the dates do.
     rec::Entity::find()
-        .filter(rec::Column::TargetKind.eq(kind))
+        .filter(rec::Column::TargetKind.eq("call"))
         .filter(rec::Column::Active.eq(true))
+        .filter(rec::Column::Deadline.between(from.to_string(), to.to_string()))
         .order_by_asc(rec::Column::Id)
         .all(db)
         .await?
@@ -277,6 +284,7 @@ pub async fn apply(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), 
             active: Set(c.kind != ChangeKind::Withdrawn),
             score: Set(i32::from(c.rec.score)),
             data: Set(serde_json::to_string(&c.rec).unwrap_or_default()),
+            deadline: Set(c.rec.deadline.map(|d| d.to_string())),
             updated_at: Set(Utc::now()),
         });
         let on_conflict = OnConflict::column(rec::Column::Id)
@@ -285,6 +293,7 @@ pub async fn apply(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), 
                 rec::Column::Active,
                 rec::Column::Score,
                 rec::Column::Data,
+                rec::Column::Deadline,
                 rec::Column::UpdatedAt,
             ])
             .action_and_where(

@@ -28,8 +28,8 @@ pub use stats::NotifyStats;
 
 use brygga_bus::{Bus, ConsumerSpec, ConsumerStats, Delivery, Outcome};
 use brygga_domain::notify::{
-    backoff, due_for, material_update, may_contact, may_send, reminder_due, Cadence, LastSent, MessageKind,
-    Preferences, Rules, Suppressed,
+    backoff, due_for, material_update, may_contact, may_send, reminder_due, reminder_window, Cadence, LastSent,
+    MessageKind, Preferences, Rules, Suppressed,
 };
 use brygga_domain::{Clock, Language};
 use brygga_events::subject::{dead_letter, recommendation, Stream};
@@ -297,7 +297,8 @@ impl Notifier {
     /// and deadline); returns how many are new.
     pub async fn plan_reminders(&self) -> Result<u64, StoreError> {
         let today = self.clock.today();
-        let due: Vec<(u8, brygga_domain::Published)> = recommendations::active_of_kind(self.store.db(), "call")
+        let (from, to) = reminder_window(today);
+        let due: Vec<(u8, brygga_domain::Published)> = recommendations::active_calls_due(self.store.db(), from, to)
             .await?
             .into_iter()
             .filter_map(|p| p.rec.deadline.and_then(|d| reminder_due(d, today)).map(|n| (n, p)))

@@ -12,6 +12,8 @@ pub struct Model {
     pub active: bool,
     pub score: i32,
     pub data: String,
+    /// A call recommendation's deadline, `YYYY-MM-DD` (the reminder scan's range).
+    pub deadline: Option<String>,
     pub updated_at: DateTimeUtc,
 }
 

@@ -168,6 +168,51 @@ async fn recommendations_and_outbox_commit_together(backend: Backend) {
     assert_eq!(outbox::pending(s.db(), "", 10).await.expect("pending")[0].seq, pending[1].seq);
 }
 
+/// The reminder scan reads the active call recommendations whose deadline is in its window,
+/// from the deadline column: rows written before the column existed get it from their JSON.
+async fn reminders_read_only_the_deadlines_in_their_window(backend: Backend) {
+    use brygga_migration::{Migrator, MigratorTrait};
+    use chrono::NaiveDate;
+    let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+    let (_db, s) = store(backend).await;
+    let due = |id: &str, deadline: Option<&str>| {
+        let mut r = rec("o", id, 60);
+        r.deadline = deadline.map(date);
+        r
+    };
+    let recs = vec![
+        due("BEFORE", Some("2026-12-07")),
+        due("FIRST", Some("2026-12-08")),
+        due("LAST", Some("2026-12-21")),
+        due("AFTER", Some("2026-12-22")),
+        due("NONE", None),
+    ];
+    let changes = reconcile(recs, vec![], &HashMap::new(), 10, |_| String::new());
+    recommendations::apply(s.db(), &changes).await.expect("apply");
+    let ids = |v: Vec<brygga_domain::Published>| -> Vec<String> {
+        let mut v: Vec<String> = v.into_iter().map(|p| p.rec.target.id().to_owned()).collect();
+        v.sort();
+        v
+    };
+    let window = (date("2026-12-08"), date("2026-12-21"));
+    let got = recommendations::active_calls_due(s.db(), window.0, window.1).await.expect("due");
+    assert_eq!(ids(got), ["FIRST", "LAST"]);
+    // Withdrawn ones are not reminded of.
+    let active = recommendations::active_for(s.db(), &OrgId::parse("o").expect("id")).await.expect("active");
+    let keep: Vec<_> = active.iter().filter(|p| p.rec.target.id() != "FIRST").map(|p| p.rec.clone()).collect();
+    let changes = reconcile(keep, active, &HashMap::new(), 10, |_| "gone".into());
+    recommendations::apply(s.db(), &changes).await.expect("withdraw");
+    let got = recommendations::active_calls_due(s.db(), window.0, window.1).await.expect("due");
+    assert_eq!(ids(got), ["LAST"]);
+    // Back to the schema before the column and forward again: the backfill reads the JSON.
+    Migrator::down(s.db(), Some(1)).await.expect("down");
+    Migrator::up(s.db(), None).await.expect("up");
+    let got = recommendations::active_calls_due(s.db(), window.0, window.1).await.expect("due");
+    assert_eq!(ids(got), ["LAST"], "the backfilled column");
+    let got = recommendations::active_calls_due(s.db(), date("2026-12-01"), date("2027-01-01")).await.expect("due");
+    assert_eq!(ids(got), ["AFTER", "BEFORE", "LAST"]);
+}
+
 macro_rules! on_both {
     ($($name:ident),*) => {
         mod sqlite { $( #[tokio::test] async fn $name() { super::$name(brygga_testkit::Backend::Sqlite).await } )* }
@@ -175,7 +220,11 @@ macro_rules! on_both {
     };
 }
 
-on_both!(version_rule_is_deterministic, recommendations_and_outbox_commit_together);
+on_both!(
+    version_rule_is_deterministic,
+    recommendations_and_outbox_commit_together,
+    reminders_read_only_the_deadlines_in_their_window
+);
 
 /// SQLite only. A statement that makes SQLite roll the whole transaction back by itself (as a
 /// COMMIT on a full disk does; here a trigger's `RAISE(ROLLBACK)`) leaves the driver's
