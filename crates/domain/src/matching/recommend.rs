@@ -272,11 +272,15 @@ impl Index {
         parts
             .iter()
             .take(EXPLAINED_TERMS)
-            .map(|&(t, _)| match self.association_source(t, call) {
-                Some(title_word) if !call.doc.surfaces.contains_key(&t) => {
-                    format!("{} (≈ {})", self.terms.surface(t), call.doc.surface(&self.terms, title_word))
+            .map(|&(t, _)| {
+                // Only a word the call does not have is looked up among the associations.
+                let own = call.doc.surfaces.contains_key(&t);
+                match (!own).then(|| self.association_source(t, call)).flatten() {
+                    Some(title_word) => {
+                        format!("{} (≈ {})", self.terms.surface(t), call.doc.surface(&self.terms, title_word))
+                    }
+                    None => call.doc.surface(&self.terms, t).to_owned(),
                 }
-                _ => call.doc.surface(&self.terms, t).to_owned(),
             })
             .collect()
     }
