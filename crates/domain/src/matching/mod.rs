@@ -23,8 +23,8 @@
 //! # What each path costs
 //! | path | cost |
 //! |---|---|
-//! | organisation → its calls | the call postings of its terms, plus one pass over the calls' facts column (M, a few bytes each: missions, eligibility rules); a call entry is read only for what clears the floor |
-//! | organisation → partners | the organisation postings of its terms, plus one pass over the organisation slots (N) |
+//! | organisation → its calls | the call postings of its terms, plus one pass over the calls' facts column (M, a few bytes each: missions, eligibility rules); only the contenders for its top-k are calibrated and read |
+//! | organisation → partners | the organisation postings of its terms, plus one pass over the organisations' facts column (N); only the contenders for its top-k are calibrated and read |
 //! | call → organisations whose lists it enters | the organisation postings of the call's terms, plus one pass over the organisations' facts column (N, a few bytes each, with each list's entry bar, [`bars`]); an entry is read only for a list the call enters |
 //! | organisation → organisations whose partner lists it enters | as the row above, over the same column |
 //! | organisation or call upsert | its analysis and vector (its terms), one posting per term |
@@ -214,6 +214,8 @@ struct OrgEntry {
 #[derive(Debug, Clone, Copy, Default)]
 struct OrgFacts {
     contact: bool,
+    /// Consent to be suggested as a partner.
+    partners: bool,
     feedback: bool,
     /// Declared missions, one bit each ([`mission_bits`]).
     missions: u8,
@@ -228,6 +230,7 @@ impl slots::Facts for OrgEntry {
         let o = &self.org;
         OrgFacts {
             contact: o.consent.contact,
+            partners: o.consent.partner_suggestions,
             feedback: self.feedback,
             missions: mission_bits(&o.interest_missions),
             kind: Some(o.kind),

@@ -163,11 +163,6 @@ impl Index {
             .collect()
     }
 
-    /// Live organisations with a positive cosine in `cos` (a score array over org slots).
-    fn touched_orgs<'s: 'c, 'c>(&'s self, cos: &'c [f32]) -> impl Iterator<Item = (&'s OrgEntry, f32)> + 'c {
-        cos.iter().enumerate().filter(|(_, c)| **c > 0.0).filter_map(|(slot, c)| Some((self.orgs.at(slot as u32)?, *c)))
-    }
-
     /// Whether `target` (a call or a partner) would enter `org`'s top-k of its kind, judged
     /// against the scores of that kind `org` holds now (`held`: target id and score, as
     /// published; ties go to the smaller id, as in ranking). Other kinds: always true. The
@@ -210,26 +205,30 @@ impl Index {
         let (org, floor) = (&o.org, cfg.floor_raw());
         let missions = mission_bits(&org.interest_missions);
         // Score every call over the postings, test the facts column, read an entry only for
-        // what passes (or for feedback), explain only the few that will be recommended.
+        // feedback or a country list, calibrate and read only the contenders for the top-k,
+        // explain only the few that will be recommended.
         let cos = self.call_postings.scores(&o.vec);
         let dismissed = self.dismissals(&org.id);
-        let mut scored: Vec<(u8, &CallEntry)> = cos
+        let mut raws: Vec<(f32, u32)> = cos
             .iter()
             .zip(self.calls.facts())
             .enumerate()
             .filter(|(_, (c, f))| **c > 0.0 && f.rules.allow(org.kind, today))
             .filter_map(|(slot, (c, f))| {
-                let bonus = if f.missions & missions != 0 { BONUS_DECLARED_MISSION } else { 0.0 };
-                let entry = || self.calls.at(slot as u32);
-                let (score, e) = match dismissed {
-                    None => (cfg.score_over_floor(c + bonus, floor)?, entry()?),
-                    Some(d) => {
-                        let e = entry().filter(|e| !d.call(e))?;
-                        (cfg.score_over_floor(c + bonus + self.feedback_shift(&org.id, e), floor)?, e)
-                    }
-                };
-                eligible_by(&f.rules, org.kind, org.country, today, || Some(&e.call)).then_some((score, e))
+                let slot = slot as u32;
+                let mut raw = c + if f.missions & missions != 0 { BONUS_DECLARED_MISSION } else { 0.0 };
+                if let Some(d) = dismissed {
+                    let e = self.calls.at(slot).filter(|e| !d.call(e))?;
+                    raw += self.feedback_shift(&org.id, e);
+                }
+                let call = || self.calls.at(slot).map(|e| &e.call);
+                (raw >= floor && eligible_by(&f.rules, org.kind, org.country, today, call)).then_some((raw, slot))
             })
+            .collect();
+        contenders(&mut raws, cfg.top_k_calls, cfg);
+        let mut scored: Vec<(u8, &CallEntry)> = raws
+            .into_iter()
+            .filter_map(|(raw, slot)| Some((cfg.score_over_floor(raw, floor)?, self.calls.at(slot)?)))
             .collect();
         best_first(&mut scored, cfg.top_k_calls, |a, b| b.0.cmp(&a.0).then_with(|| a.1.call.id.cmp(&b.1.call.id)));
         scored.into_iter().filter_map(|(_, e)| self.call_rec(o, e, today)).collect()
@@ -360,13 +359,31 @@ impl Index {
 
     fn partner_recs(&self, o: &OrgEntry, cfg: &RankerConfig) -> Vec<Recommendation> {
         let (org, floor) = (&o.org, cfg.floor_raw());
+        // As for calls: the facts column, then only the contenders calibrated and read.
         let cos = self.org_postings.scores(&o.vec);
         let dismissed = self.dismissals(&org.id);
-        let mut candidates: Vec<(u8, &OrgEntry)> = self
-            .touched_orgs(&cos)
-            .filter(|(p, _)| !std::ptr::eq(*p, o) && p.org.consent.partner_suggestions)
-            .filter(|(p, _)| !dismissed.is_some_and(|d| d.partner(&p.org.id)))
-            .filter_map(|(p, cos)| Some((cfg.score_over_floor(partner_raw(cos, org, &p.org), floor)?, p)))
+        let own = self.orgs.slot(&org.id).map_or(usize::MAX, |s| s as usize);
+        let me = (org.kind, mission_bits(&org.interest_missions));
+        let mut raws: Vec<(f32, u32)> = cos
+            .iter()
+            .zip(self.orgs.facts())
+            .enumerate()
+            .filter(|(slot, (cos, f))| **cos > 0.0 && f.partners && *slot != own)
+            .filter_map(|(slot, (cos, f))| {
+                let (slot, raw) = (slot as u32, partner_raw_of(*cos, me, (f.kind?, f.missions)));
+                if raw < floor {
+                    return None;
+                }
+                if let Some(d) = dismissed {
+                    self.orgs.at(slot).filter(|p| !d.partner(&p.org.id))?;
+                }
+                Some((raw, slot))
+            })
+            .collect();
+        contenders(&mut raws, cfg.top_k_partners, cfg);
+        let mut candidates: Vec<(u8, &OrgEntry)> = raws
+            .into_iter()
+            .filter_map(|(raw, slot)| Some((cfg.score_over_floor(raw, floor)?, self.orgs.at(slot)?)))
             .collect();
         best_first(&mut candidates, cfg.top_k_partners, |a, b| b.0.cmp(&a.0).then_with(|| a.1.org.id.cmp(&b.1.org.id)));
         candidates.into_iter().filter_map(|(_, p)| self.partner_rec(o, p)).collect()
@@ -472,7 +489,21 @@ impl EntryBar {
     }
 }
 
-/// Ranks within one kind: best first (ties by target), floor, top-k, ranks from 1.
+/// Keeps of `v` (raw relevance, candidate) those that may be among the best `k` by
+/// calibrated score and tie-break, so that the rest are never calibrated nor read: all whose
+/// raw relevance reaches the bar that the k-th highest raw value's score sets. Exact: the
+/// score is monotone in raw, so at least k candidates score that much, and each of the best k
+/// does too ([`RankerConfig::raw_below`] is low enough that rounding cannot cross it).
+fn contenders<T>(v: &mut Vec<(f32, T)>, k: usize, cfg: &RankerConfig) {
+    if k == 0 {
+        v.clear();
+    } else if v.len() > k {
+        v.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
+        let bar = cfg.raw_below(cfg.calibrate(v[k - 1].0));
+        v.retain(|(raw, _)| *raw >= bar);
+    }
+}
+
 /// Keeps the first `k` of `v` in the total order `cmp`, sorted: what a sort and a truncation
 /// give, in time linear in `v` (candidate lists run to thousands; lists to a handful).
 fn best_first<T>(v: &mut Vec<T>, k: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
@@ -487,6 +518,7 @@ fn best_first<T>(v: &mut Vec<T>, k: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ord
     v.sort_by(cmp);
 }
 
+/// Ranks within one kind: best first (ties by target), floor, top-k, ranks from 1.
 fn rank(mut recs: Vec<Recommendation>, k: usize, floor: u8) -> Vec<Recommendation> {
     recs.retain(|r| r.score >= floor);
     recs.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.target.cmp(&b.target)));
@@ -499,7 +531,8 @@ fn rank(mut recs: Vec<Recommendation>, k: usize, floor: u8) -> Vec<Recommendatio
 
 #[cfg(test)]
 mod tests {
-    use super::best_first;
+    use super::{best_first, contenders};
+    use crate::RankerConfig;
 
     #[test]
     fn best_first_is_a_sort_and_a_truncation() {
@@ -514,5 +547,42 @@ mod tests {
             best_first(&mut got, k, cmp);
             assert_eq!(got, want, "k = {k}");
         }
+    }
+
+    #[test]
+    fn contenders_keep_every_one_of_the_best_k_and_calibrate_few() {
+        let cfg = RankerConfig::default();
+        let cmp = |a: &(u8, u32), b: &(u8, u32)| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1));
+        // Raw values crowded around score boundaries (ties in the calibrated score, raws a hair
+        // on either side of a boundary), with a unique key each, as candidates have.
+        let mut x: u64 = 42;
+        let mut next = || {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (x >> 33) as u32
+        };
+        let mut kept_total = 0;
+        for round in 0..200u32 {
+            let n = 1 + next() % 400;
+            let all: Vec<(f32, u32)> = (0..n)
+                .map(|i| {
+                    let score = 20 + (next() % 30) as u8;
+                    let jitter = [-1e-5, 0.0, 1e-5, 0.003][(next() % 4) as usize];
+                    (cfg.raw_below(score) + 1e-4 + jitter, i * 7 + round)
+                })
+                .collect();
+            let score_all =
+                |v: &[(f32, u32)]| -> Vec<(u8, u32)> { v.iter().map(|(r, i)| (cfg.calibrate(*r), *i)).collect() };
+            for k in [0, 1, 3, 5, 10, n as usize, n as usize + 1] {
+                let mut want = score_all(&all);
+                best_first(&mut want, k, cmp);
+                let mut kept = all.clone();
+                contenders(&mut kept, k, &cfg);
+                kept_total += kept.len();
+                let mut got = score_all(&kept);
+                best_first(&mut got, k, cmp);
+                assert_eq!(got, want, "round {round}, n {n}, k {k}");
+            }
+        }
+        assert!(kept_total < 200 * 7 * 200, "contenders leave most out ({kept_total})");
     }
 }
