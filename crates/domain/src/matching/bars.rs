@@ -9,7 +9,7 @@
 //! The bar kept is the k-th held score: a target scoring it exactly may still lose the tie
 //! on its id, which the matcher judges with the full [`EntryBar`].
 
-use super::recommend::EntryBar;
+use super::candidates::EntryBar;
 use super::{Index, RankerConfig};
 use crate::OrgId;
 

@@ -34,12 +34,14 @@
 //! organisation (its explanation names them); the bonuses rank among those.
 
 mod bars;
+mod candidates;
 mod dismissals;
 mod docs;
 mod explain;
 mod postings;
 mod recommend;
-pub use recommend::{enters_top_k, EntryBar};
+mod select;
+pub use candidates::{enters_top_k, EntryBar};
 mod slots;
 mod terms;
 #[cfg(test)]

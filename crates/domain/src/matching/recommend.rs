@@ -1,28 +1,29 @@
-//! Ranking and candidates: an organisation's recommendations of each kind (scored over the
-//! postings, ranked, cut, explained only for what is kept), and the reverse questions the
-//! matcher asks when something changes: which organisations a call or a partner may reach.
+//! Ranking: an organisation's recommendations of each kind (scored over the postings, only
+//! the contenders calibrated, ranked, cut, explained only for what is kept), and why one is
+//! withdrawn. The reverse questions are in `candidates.rs`; selection in `select.rs`.
 
 use super::explain::{
     area_summary, call_summary, evidence, explanation, mission_summary, partner_summary, surface_terms, EXPLAINED_TERMS,
 };
+use super::select::{best_first, contenders, rank};
 use super::{
     mission_bits, mission_bonus, CallEntry, Index, OrgEntry, RankerConfig, BONUS_COMPLEMENTARY, BONUS_DECLARED_MISSION,
     BONUS_NACE_AREA, BONUS_SHARED_MISSION, TARGET_KINDS,
 };
-use crate::eligibility::{allows, assess, eligible, eligible_as, eligible_by};
+use crate::eligibility::{allows, assess, eligible_by};
 use crate::recommendation::{recommendation_id, Recommendation, Target};
 use crate::{Language, OrgId, OrgKind, Organisation};
 use chrono::NaiveDate;
 
 /// The score of `p` as a partner for `org` from their cosine: one formula for ranking, the
 /// candidate search and `enters`, so the candidate bound cannot drift from the score.
-fn partner_raw(cos: f32, org: &Organisation, p: &Organisation) -> f32 {
+pub(super) fn partner_raw(cos: f32, org: &Organisation, p: &Organisation) -> f32 {
     let missions = |o: &Organisation| mission_bits(&o.interest_missions);
     partner_raw_of(cos, (org.kind, missions(org)), (p.kind, missions(p)))
 }
 
 /// [`partner_raw`] from the two facts of each organisation it reads: kind, declared missions.
-fn partner_raw_of(cos: f32, org: (OrgKind, u8), p: (OrgKind, u8)) -> f32 {
+pub(super) fn partner_raw_of(cos: f32, org: (OrgKind, u8), p: (OrgKind, u8)) -> f32 {
     let complementary = org.0.is_academic() != p.0.is_academic();
     let shared = org.1 & p.1 != 0;
     cos + if complementary { BONUS_COMPLEMENTARY } else { 0.0 } + if shared { BONUS_SHARED_MISSION } else { 0.0 }
@@ -88,112 +89,6 @@ impl Index {
             recs.extend(rec);
         }
         rank(recs, self.top_k(kind), cfg.floor)
-    }
-
-    /// Organisations (with contact consent) whose call list `call` could enter as of `today`,
-    /// with the score it would have: they share a term with it, may apply, and the score
-    /// clears the floor and reaches their list's entry bar ([`Self::set_entry_bars`]; the
-    /// floor alone where none was set). Costs the organisation postings of the call's terms
-    /// and a pass over the facts column; an entry is read only for what is kept.
-    pub fn orgs_matching_call(&self, call: &crate::CallId, today: NaiveDate) -> Vec<(&OrgId, u8)> {
-        let Some(c) = self.calls.get(call) else { return Vec::new() };
-        let (cfg, floor) = (&self.ranker, self.ranker.floor_raw());
-        let missions = mission_bits(&c.call.missions);
-        let cos = self.org_postings.scores(&c.vec);
-        // The facts column first; an entry is read only for what is kept, or for feedback.
-        cos.iter()
-            .zip(self.orgs.facts())
-            .enumerate()
-            .filter(|(_, (cos, f))| **cos > 0.0 && f.contact)
-            .filter_map(|(slot, (cos, f))| {
-                let bonus = if f.missions & missions != 0 { BONUS_DECLARED_MISSION } else { 0.0 };
-                let mut raw = cos + bonus;
-                let mut entry = None;
-                if f.feedback {
-                    let o = self.orgs.at(slot as u32)?;
-                    if self.dismissals(&o.org.id).is_some_and(|d| d.call(c)) {
-                        return None;
-                    }
-                    raw += self.feedback_shift(&o.org.id, c);
-                    entry = Some(o);
-                }
-                if !f.bars.call.may_pass(raw, floor) {
-                    return None;
-                }
-                let score = cfg.score_over_floor(raw, floor).filter(|s| f.bars.call.passes(*s))?;
-                if !eligible_as(f.kind?, f.country, &c.call, today) {
-                    return None;
-                }
-                let o = match entry {
-                    Some(o) => o,
-                    None => self.orgs.at(slot as u32)?,
-                };
-                Some((&o.org.id, score))
-            })
-            .collect()
-    }
-
-    /// Organisations (with contact consent) whose partner list `org` could enter, with its
-    /// score as their partner: above the floor and reaching the list's entry bar, as
-    /// [`Self::orgs_matching_call`] for calls (same costs).
-    pub fn orgs_matching_partner(&self, org: &OrgId) -> Vec<(&OrgId, u8)> {
-        let Some(p) = self.orgs.get(org).filter(|p| p.org.consent.partner_suggestions) else {
-            return Vec::new();
-        };
-        let (cfg, floor) = (&self.ranker, self.ranker.floor_raw());
-        let own = self.orgs.slot(org).map_or(usize::MAX, |s| s as usize);
-        let partner = (p.org.kind, mission_bits(&p.org.interest_missions));
-        let cos = self.org_postings.scores(&p.vec);
-        cos.iter()
-            .zip(self.orgs.facts())
-            .enumerate()
-            .filter(|(slot, (cos, f))| **cos > 0.0 && f.contact && *slot != own)
-            .filter_map(|(slot, (cos, f))| {
-                let raw = partner_raw_of(*cos, (f.kind?, f.missions), partner);
-                if !f.bars.partner.may_pass(raw, floor) {
-                    return None;
-                }
-                let score = cfg.score_over_floor(raw, floor).filter(|s| f.bars.partner.passes(*s))?;
-                let o = self.orgs.at(slot as u32)?;
-                if f.feedback && self.dismissals(&o.org.id).is_some_and(|d| d.partner(&p.org.id)) {
-                    return None;
-                }
-                Some((&o.org.id, score))
-            })
-            .collect()
-    }
-
-    /// Whether `target` (a call or a partner) would enter `org`'s top-k of its kind, judged
-    /// against the scores of that kind `org` holds now (`held`: target id and score, as
-    /// published; ties go to the smaller id, as in ranking). Other kinds: always true. The
-    /// matcher has the scores from [`Self::orgs_matching_call`] / [`Self::orgs_matching_partner`]
-    /// and calls [`enters_top_k`] directly.
-    pub fn enters(&self, org: &OrgId, target: &Target, held: &[(String, u8)], today: NaiveDate) -> bool {
-        let Some(o) = self.orgs.get(org) else { return false };
-        if self.is_dismissed(org, target) {
-            return false;
-        }
-        let cfg = &self.ranker;
-        let score = match target {
-            Target::Partner(p) => {
-                let Some(p) = self.orgs.get(p) else { return false };
-                let cos = o.vec.cos(&p.vec);
-                if cos <= 0.0 || !p.org.consent.partner_suggestions || p.org.id == o.org.id {
-                    return false;
-                }
-                cfg.calibrate(partner_raw(cos, &o.org, &p.org))
-            }
-            Target::Call(c) => {
-                let Some(c) = self.calls.get(c) else { return false };
-                let cos = o.vec.cos(&c.vec);
-                if cos <= 0.0 || !eligible(&o.org, &c.call, today) {
-                    return false;
-                }
-                cfg.calibrate(cos + mission_bonus(&o.org, &c.call) + self.feedback_shift(&o.org.id, c))
-            }
-            _ => return true,
-        };
-        score >= cfg.floor && enters_top_k(target.id(), score, self.top_k(target.kind()), held)
     }
 
     /// The top-k of a kind of target.
@@ -448,141 +343,5 @@ impl Index {
         } else {
             reason.1.to_owned()
         }
-    }
-}
-
-/// Whether a target scoring `score` enters a top-`k` list whose held entries are `held`
-/// (target id, score): a free place, a higher score than the k-th, or a tie that the smaller
-/// id wins (as ranking breaks ties).
-pub fn enters_top_k(target_id: &str, score: u8, k: usize, held: &[(String, u8)]) -> bool {
-    EntryBar::of(k, held.iter().map(|(id, s)| (id.as_str(), *s))).admits(target_id, score)
-}
-
-/// What a target must beat to enter a top-k list: nothing (a free place), or the k-th held
-/// entry (score, id). Computed once per list, then asked of every candidate target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryBar {
-    /// The list has room, or k is 0 (nothing enters).
-    Open { k: usize },
-    /// The k-th entry, by score then smaller id first.
-    Kth { score: u8, id: String },
-}
-
-impl EntryBar {
-    /// The bar of a top-`k` list holding `held` (target id, score).
-    pub fn of<'a>(k: usize, held: impl IntoIterator<Item = (&'a str, u8)>) -> Self {
-        let mut kept: Vec<(u8, &str)> = held.into_iter().map(|(id, s)| (s, id)).collect();
-        if k == 0 || kept.len() < k {
-            return Self::Open { k };
-        }
-        kept.select_nth_unstable_by(k - 1, |a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-        let (score, id) = kept[k - 1];
-        Self::Kth { score, id: id.to_owned() }
-    }
-
-    /// Whether a target `target_id` scoring `score` enters.
-    pub fn admits(&self, target_id: &str, score: u8) -> bool {
-        match self {
-            Self::Open { k } => *k > 0,
-            Self::Kth { score: s, id } => score > *s || (score == *s && target_id < id.as_str()),
-        }
-    }
-}
-
-/// Keeps of `v` (raw relevance, candidate) those that may be among the best `k` by
-/// calibrated score and tie-break, so that the rest are never calibrated nor read: all whose
-/// raw relevance reaches the bar that the k-th highest raw value's score sets. Exact: the
-/// score is monotone in raw, so at least k candidates score that much, and each of the best k
-/// does too ([`RankerConfig::raw_below`] is low enough that rounding cannot cross it).
-fn contenders<T>(v: &mut Vec<(f32, T)>, k: usize, cfg: &RankerConfig) {
-    if k == 0 {
-        v.clear();
-    } else if v.len() > k {
-        v.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
-        let bar = cfg.raw_below(cfg.calibrate(v[k - 1].0));
-        v.retain(|(raw, _)| *raw >= bar);
-    }
-}
-
-/// Keeps the first `k` of `v` in the total order `cmp`, sorted: what a sort and a truncation
-/// give, in time linear in `v` (candidate lists run to thousands; lists to a handful).
-fn best_first<T>(v: &mut Vec<T>, k: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
-    if k == 0 {
-        v.clear();
-        return;
-    }
-    if v.len() > k {
-        v.select_nth_unstable_by(k - 1, &cmp);
-        v.truncate(k);
-    }
-    v.sort_by(cmp);
-}
-
-/// Ranks within one kind: best first (ties by target), floor, top-k, ranks from 1.
-fn rank(mut recs: Vec<Recommendation>, k: usize, floor: u8) -> Vec<Recommendation> {
-    recs.retain(|r| r.score >= floor);
-    recs.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.target.cmp(&b.target)));
-    recs.truncate(k);
-    for (i, r) in recs.iter_mut().enumerate() {
-        r.rank = u16::try_from(i + 1).unwrap_or(u16::MAX);
-    }
-    recs
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{best_first, contenders};
-    use crate::RankerConfig;
-
-    #[test]
-    fn best_first_is_a_sort_and_a_truncation() {
-        // Scores with many ties, broken by a unique key, as candidates are.
-        let all: Vec<(u8, u32)> = (0..500u32).map(|i| (((i * 7919) % 13) as u8, (i * 104_729) % 1009)).collect();
-        let cmp = |a: &(u8, u32), b: &(u8, u32)| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1));
-        for k in [0, 1, 3, 10, 499, 500, 600] {
-            let mut want = all.clone();
-            want.sort_by(cmp);
-            want.truncate(k);
-            let mut got = all.clone();
-            best_first(&mut got, k, cmp);
-            assert_eq!(got, want, "k = {k}");
-        }
-    }
-
-    #[test]
-    fn contenders_keep_every_one_of_the_best_k_and_calibrate_few() {
-        let cfg = RankerConfig::default();
-        let cmp = |a: &(u8, u32), b: &(u8, u32)| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1));
-        // Raw values crowded around score boundaries (ties in the calibrated score, raws a hair
-        // on either side of a boundary), with a unique key each, as candidates have.
-        let mut x: u64 = 42;
-        let mut next = || {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            (x >> 33) as u32
-        };
-        let mut kept_total = 0;
-        for round in 0..200u32 {
-            let n = 1 + next() % 400;
-            let all: Vec<(f32, u32)> = (0..n)
-                .map(|i| {
-                    let score = 20 + (next() % 30) as u8;
-                    let jitter = [-1e-5, 0.0, 1e-5, 0.003][(next() % 4) as usize];
-                    (cfg.raw_below(score) + 1e-4 + jitter, i * 7 + round)
-                })
-                .collect();
-            let score_all =
-                |v: &[(f32, u32)]| -> Vec<(u8, u32)> { v.iter().map(|(r, i)| (cfg.calibrate(*r), *i)).collect() };
-            for k in [0, 1, 3, 5, 10, n as usize, n as usize + 1] {
-                let mut want = score_all(&all);
-                best_first(&mut want, k, cmp);
-                let mut kept = all.clone();
-                contenders(&mut kept, k, &cfg);
-                kept_total += kept.len();
-                let mut got = score_all(&kept);
-                best_first(&mut got, k, cmp);
-                assert_eq!(got, want, "round {round}, n {n}, k {k}");
-            }
-        }
-        assert!(kept_total < 200 * 7 * 200, "contenders leave most out ({kept_total})");
     }
 }
