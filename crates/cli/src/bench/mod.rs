@@ -74,6 +74,12 @@ pub struct BenchArgs {
     /// Index builds timed with --index-only.
     #[arg(long, default_value_t = 3)]
     pub builds: usize,
+    /// With --index-only: also write the corpus to a fresh SQLite store under --data-dir and
+    /// time the index build from it (the registry read and decoded, then built), as a
+    /// matcher does at start (before the in-process builds; the peak RSS then includes the
+    /// store's reads).
+    #[arg(long, requires = "index_only")]
+    pub from_store: bool,
 }
 
 /// p-quantile of sorted milliseconds.
@@ -107,7 +113,7 @@ fn ms(t: Instant) -> f64 {
 pub async fn run(mut cfg: Config, args: BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.orgs > 0 && args.calls > 0, "--orgs and --calls must be at least 1");
     if args.index_only {
-        return index_only(&cfg, &args);
+        return index_only(&cfg, &args).await;
     }
     if args.data_dir.exists() {
         std::fs::remove_dir_all(&args.data_dir).with_context(|| format!("emptying {}", args.data_dir.display()))?;
@@ -280,13 +286,18 @@ fn call_bars(index: &Index, today: chrono::NaiveDate) -> Vec<(OrgId, brygga_doma
 
 /// `--index-only`: the index built straight from the corpus, `args.builds` times, then its
 /// queries and the peak memory. The last line is JSON.
-fn index_only(cfg: &Config, args: &BenchArgs) -> anyhow::Result<()> {
+async fn index_only(cfg: &Config, args: &BenchArgs) -> anyhow::Result<()> {
     let (catalogue, snapshot) = Catalogue::shipped();
     let (calls, orgs) = corpus(args, &catalogue, snapshot)?;
     let calls: Vec<brygga_domain::Call> = calls.into_iter().map(CallV1::into_domain).collect::<Result<_, _>>()?;
     let orgs: Vec<brygga_domain::Organisation> =
         orgs.into_iter().map(OrganisationV1::into_domain).collect::<Result<_, _>>()?;
     println!("brygga bench --index-only: {} calls, {} organisations, in process", calls.len(), orgs.len());
+    // Before the in-process builds, so that no other index is held meanwhile.
+    let from_store = match args.from_store {
+        true => Some(build_from_store(cfg, args, &catalogue, &calls, &orgs).await?),
+        false => None,
+    };
     let mut builds = Vec::new();
     let mut index = None;
     for _ in 0..args.builds.max(1) {
@@ -310,6 +321,7 @@ fn index_only(cfg: &Config, args: &BenchArgs) -> anyhow::Result<()> {
     let line = json!({
         "orgs": orgs.len(), "calls": calls.len(), "mode": "index-only",
         "index_build_s": builds[0], "index_build_median_s": pct(&builds, 0.5),
+        "index_build_from_store_s": from_store,
         "call_fanout_p50_ms": pct(&q.fanout, 0.5), "call_fanout_p99_ms": pct(&q.fanout, 0.99),
         "call_fanout_exhaustive_p50_ms": pct(&q.exhaustive, 0.5), "call_fanout_exhaustive_p99_ms": pct(&q.exhaustive, 0.99),
         "tantivy_call_fanout_p99_ms": q.tantivy.as_ref().map(|t| pct(t, 0.99)),
@@ -317,6 +329,46 @@ fn index_only(cfg: &Config, args: &BenchArgs) -> anyhow::Result<()> {
     });
     println!("{line}");
     Ok(())
+}
+
+/// `--from-store`: writes `calls` and `orgs` to a fresh SQLite store under `--data-dir` (one
+/// transaction, through the registry's own writes), then times reading the registry back and
+/// building the index from it; prints both parts and returns the total in seconds.
+async fn build_from_store(
+    cfg: &Config,
+    args: &BenchArgs,
+    catalogue: &Catalogue,
+    calls: &[brygga_domain::Call],
+    orgs: &[brygga_domain::Organisation],
+) -> anyhow::Result<f64> {
+    use brygga_store::{registry, TransactionTrait};
+    if args.data_dir.exists() {
+        std::fs::remove_dir_all(&args.data_dir).with_context(|| format!("emptying {}", args.data_dir.display()))?;
+    }
+    let mut cfg = cfg.clone();
+    (cfg.data_dir, cfg.database_url, cfg.migrate_on_start) = (args.data_dir.clone(), None, true);
+    let (store, database) = app::connect_store(&cfg).await?;
+    let t = Instant::now();
+    let txn = store.db().begin().await?;
+    for c in calls {
+        registry::put_call(&txn, c).await?;
+    }
+    for o in orgs {
+        registry::put_organisation(&txn, o).await?;
+    }
+    txn.commit().await?;
+    println!("  written to the store ({database}) in {:.1} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let (stored_calls, stored_orgs) = (registry::calls(store.db()).await?, registry::organisations(store.db()).await?);
+    let read_s = t.elapsed().as_secs_f64();
+    let index = Index::with(catalogue.clone(), cfg.ranker.clone(), stored_calls, stored_orgs);
+    let total_s = t.elapsed().as_secs_f64();
+    let (orgs_n, calls_n, _, _) = index.sizes();
+    println!(
+        "  index build from the store: {total_s:.2} s ({read_s:.2} s reading and decoding the registry, {:.2} s building; {orgs_n} organisations, {calls_n} calls)",
+        total_s - read_s
+    );
+    Ok(total_s)
 }
 
 /// The calls and organisations of this run: generated, or read from the given files.

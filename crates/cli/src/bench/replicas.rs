@@ -67,6 +67,7 @@ pub async fn run(_cfg: Config, args: ReplicasArgs) -> anyhow::Result<()> {
         data_dir: dir.join("unused"),
         index_only: false,
         builds: 0,
+        from_store: false,
     };
     let (calls, orgs) = corpus(&gen_args, &catalogue, snapshot)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
