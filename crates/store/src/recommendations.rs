@@ -45,6 +45,13 @@ pub async fn active_for_many(db: &impl ConnectionTrait, orgs: &[OrgId]) -> Resul
     Ok(out)
 }
 
+/// The `deadline` column's form of a date: `YYYY-MM-DD`, which orders as the dates do (for
+/// four-digit years) and is how the stored JSON writes it (migration 5 filled the column
+/// from there).
+fn deadline_key(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
 /// The active call recommendations whose deadline falls in `from..=to` (the deadline
 /// reminders): an index range, not a scan of every active recommendation.
 pub async fn active_calls_due(
@@ -52,11 +59,10 @@ pub async fn active_calls_due(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<Published>, StoreError> {
-    // Stored as `YYYY-MM-DD`, which orders as the dates do.
     rec::Entity::find()
         .filter(rec::Column::TargetKind.eq("call"))
         .filter(rec::Column::Active.eq(true))
-        .filter(rec::Column::Deadline.between(from.to_string(), to.to_string()))
+        .filter(rec::Column::Deadline.between(deadline_key(from), deadline_key(to)))
         .order_by_asc(rec::Column::Id)
         .all(db)
         .await?
@@ -284,7 +290,7 @@ pub async fn apply(db: &impl ConnectionTrait, changes: &[Change]) -> Result<(), 
             active: Set(c.kind != ChangeKind::Withdrawn),
             score: Set(i32::from(c.rec.score)),
             data: Set(serde_json::to_string(&c.rec).unwrap_or_default()),
-            deadline: Set(c.rec.deadline.map(|d| d.to_string())),
+            deadline: Set(c.rec.deadline.map(deadline_key)),
             updated_at: Set(Utc::now()),
         });
         let on_conflict = OnConflict::column(rec::Column::Id)

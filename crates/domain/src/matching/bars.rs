@@ -59,14 +59,15 @@ impl Index {
     /// lists are held now. Other kinds are ignored; unknown organisations too. Does not change
     /// the index's stamp ([`Index::changes`]): rankings do not depend on it.
     pub fn set_entry_bars<'a>(&mut self, kind: &str, bars: impl IntoIterator<Item = (&'a OrgId, &'a EntryBar)>) {
+        let list: fn(&mut Bars) -> &mut Bar = match kind {
+            "call" => |b| &mut b.call,
+            "partner" => |b| &mut b.partner,
+            _ => return,
+        };
         let cfg = self.ranker.clone();
         for (org, bar) in bars {
             let bar = Bar::of(bar, &cfg);
-            match kind {
-                "call" => self.orgs.update(org, |e| e.bars.call = bar),
-                "partner" => self.orgs.update(org, |e| e.bars.partner = bar),
-                _ => return,
-            }
+            self.orgs.update(org, |e| *list(&mut e.bars) = bar);
         }
     }
 

@@ -74,7 +74,6 @@ mod tests {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             (x >> 33) as u32
         };
-        let mut kept_total = 0;
         for round in 0..200u32 {
             let n = 1 + next() % 400;
             let all: Vec<(f32, u32)> = (0..n)
@@ -91,12 +90,14 @@ mod tests {
                 best_first(&mut want, k, cmp);
                 let mut kept = all.clone();
                 contenders(&mut kept, k, &cfg);
-                kept_total += kept.len();
+                if k <= 10 && n >= 200 {
+                    // 30 scores among n raws: the k-th score's bucket and those above it.
+                    assert!(kept.len() < n as usize / 2, "kept {} of {n} for k {k}", kept.len());
+                }
                 let mut got = score_all(&kept);
                 best_first(&mut got, k, cmp);
                 assert_eq!(got, want, "round {round}, n {n}, k {k}");
             }
         }
-        assert!(kept_total < 200 * 7 * 200, "contenders leave most out ({kept_total})");
     }
 }
