@@ -9,6 +9,7 @@
 //! forgotten whenever this replica starts working on it: another replica may have written its
 //! organisations meanwhile.
 
+use crate::waiting::Waiting;
 use brygga_domain::{Change, ChangeKind, EntryBar, OrgId};
 use brygga_store::recommendations::{self, HeldRow};
 use brygga_store::{DatabaseConnection, StoreError};
@@ -59,14 +60,16 @@ impl Held {
         self.orgs.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The entry bar of each of `orgs`' top-`k` lists of `kind` (in the order given); reads
-    /// the store only for organisations not asked about before.
+    /// The entry bar of each of `orgs`' top-`k` lists of `kind` (in the order given), with
+    /// what waits to enter them; reads the store only for organisations not asked about
+    /// before.
     pub(crate) async fn bars(
         &self,
         db: &DatabaseConnection,
         kind: &'static str,
         k: usize,
         orgs: &[OrgId],
+        waiting: &Waiting,
     ) -> Result<Vec<EntryBar>, StoreError> {
         let missing: Vec<OrgId> = {
             let held = self.lock();
@@ -76,23 +79,20 @@ impl Held {
             let rows = recommendations::held(db, &KINDS, &missing).await?;
             self.load(&missing, rows);
         }
-        Ok(self.known_bars(kind, k, orgs))
+        Ok(self.known_bars(kind, k, orgs, waiting))
     }
 
-    /// The entry bar of each of `orgs`' lists of `kind` as far as known without the store:
-    /// open (the floor decides) for an organisation not read from the store yet, whose list
-    /// may hold more than the changes seen.
-    pub(crate) fn known_bars(&self, kind: &'static str, k: usize, orgs: &[OrgId]) -> Vec<EntryBar> {
+    /// The entry bar of each of `orgs`' lists of `kind` as far as known without the store,
+    /// with what waits to enter them (`Waiting::bars`); of what is held, nothing is known for
+    /// an organisation not read from the store yet, whose list may hold more than the
+    /// changes seen.
+    pub(crate) fn known_bars(&self, kind: &'static str, k: usize, orgs: &[OrgId], waiting: &Waiting) -> Vec<EntryBar> {
         let held = self.lock();
-        orgs.iter()
-            .map(|o| match held.get(o).filter(|l| l.complete) {
-                None => EntryBar::Open { k },
-                Some(l) => {
-                    let of_kind = l.entries.iter().filter(|((x, _), e)| *x == kind && e.active);
-                    EntryBar::of(k, of_kind.map(|((_, t), e)| (&**t, e.score)))
-                }
-            })
-            .collect()
+        waiting.bars(kind, k, orgs, |o| {
+            let l = held.get(o).filter(|l| l.complete)?;
+            let of_kind = l.entries.iter().filter(|((x, _), e)| *x == kind && e.active);
+            Some(of_kind.map(|((_, t), e)| (&**t, e.score)).collect())
+        })
     }
 
     /// Folds what the store holds of `orgs` in, and marks them complete.

@@ -188,10 +188,12 @@ impl Matcher {
         self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// Tells the index the entry bars of `orgs`' lists as held now (`held.rs`; open where
-    /// not known), so that its candidate searches leave out lists a target cannot enter.
+    /// Tells the index the entry bars of `orgs`' lists as held now, with what waits to enter
+    /// them (`held.rs`, `waiting.rs`; open where not known), so that its candidate searches
+    /// leave out lists a target cannot enter.
     async fn tell_bars(&self, orgs: Vec<OrgId>) {
-        let bars = held::KINDS.map(|kind| (kind, self.held.known_bars(kind, self.ranker.top_k(kind), &orgs)));
+        let k = |kind| self.ranker.top_k(kind);
+        let bars = held::KINDS.map(|kind| (kind, self.held.known_bars(kind, k(kind), &orgs, &self.waiting)));
         let mut index = self.index.write().await;
         for (kind, bars) in &bars {
             index.set_entry_bars(kind, orgs.iter().zip(bars));
@@ -383,7 +385,9 @@ impl Matcher {
     /// is active, and commits the changes with their events. Returns how many changes were made.
     async fn sync(&self, scope: Scope, mine: impl Fn(&OrgId) -> bool) -> Result<usize, StoreError> {
         let t0 = Instant::now();
-        let plans = scope::affected(self.store.db(), &self.index, &self.held, scope, self.clock.today(), mine).await?;
+        let plans =
+            scope::affected(self.store.db(), &self.index, &self.held, &self.waiting, scope, self.clock.today(), mine)
+                .await?;
         self.commit(plans, t0).await
     }
 
@@ -399,7 +403,8 @@ impl Matcher {
         let t0 = Instant::now();
         let scope = Scope::Changed(changed);
         let mut plans =
-            scope::affected(self.store.db(), &self.index, &self.held, scope, self.clock.today(), mine).await?;
+            scope::affected(self.store.db(), &self.index, &self.held, &self.waiting, scope, self.clock.today(), mine)
+                .await?;
         let k = |kind: &str| self.ranker.top_k(kind);
         if !flush {
             self.waiting.hold_back(&mut plans, k);
@@ -430,6 +435,9 @@ impl Matcher {
         }
         let t_rank = t0.elapsed() - t_plan;
         if changes.is_empty() {
+            // Entries taken from the waiting room may have left without a change: the lists'
+            // bars fall back to what they hold.
+            self.tell_bars(plans.into_keys().collect()).await;
             return Ok(0);
         }
         let causes: HashMap<&OrgId, BTreeSet<String>> = plans.iter().map(|(o, p)| (o, p.all_causes())).collect();
@@ -452,12 +460,13 @@ impl Matcher {
             // A commit that failed on the way back may have landed: read these again.
             let orgs: BTreeSet<&OrgId> = changes.iter().map(|c| &c.rec.org_id).collect();
             self.held.forget(|o| orgs.contains(o));
-            self.tell_bars(orgs.into_iter().cloned().collect()).await;
+            self.tell_bars(plans.keys().chain(orgs).cloned().collect::<BTreeSet<_>>().into_iter().collect()).await;
             return Err(e.into());
         }
         self.held.apply(&changes);
-        let changed: BTreeSet<&OrgId> = changes.iter().map(|c| &c.rec.org_id).collect();
-        self.tell_bars(changed.into_iter().cloned().collect()).await;
+        // Every list planned, changed or not: the bars of those that took entries from the
+        // waiting room fall back to what they hold now.
+        self.tell_bars(plans.keys().cloned().collect()).await;
         self.stats.committed(&changes);
         self.export_hops(&events, &traces, started);
         self.wake.notify_one();

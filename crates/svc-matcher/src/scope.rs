@@ -8,11 +8,12 @@
 //! runs ahead of the partitions' consumers (`feed.rs`), so organisations re-ranked now already
 //! hold targets whose own events are still to come, and ranking each of them from scratch again
 //! when those events arrive re-ranked about one holder per new organisation. "Enters" is
-//! judged by the index against the scores each candidate holds (`held.rs`, without reading the
-//! store each time); candidates come from the index's postings, so the cost is the
+//! judged by the index against the scores each candidate holds and those waiting to enter its
+//! lists (`held.rs`, `waiting.rs`, without reading the store each time); candidates come from the index's postings, so the cost is the
 //! organisations that share a term with the change.
 
 use crate::held::Held;
+use crate::waiting::Waiting;
 use brygga_domain::{Index, OrgId, Recommendation, Target, TARGET_KINDS};
 use brygga_store::{recommendations, DatabaseConnection, StoreError};
 use chrono::NaiveDate;
@@ -92,6 +93,7 @@ pub(crate) async fn affected(
     db: &DatabaseConnection,
     index: &RwLock<Index>,
     held: &Held,
+    waiting: &Waiting,
     scope: Scope,
     today: NaiveDate,
     mine: impl Fn(&OrgId) -> bool,
@@ -166,7 +168,7 @@ pub(crate) async fn affected(
                 (cands, found, index.top_k(kind))
             })
         };
-        let bars = held.bars(db, kind, k, &cands).await?;
+        let bars = held.bars(db, kind, k, &cands, waiting).await?;
         // The index leaves out, next time, the lists a target cannot enter (`bars.rs`).
         index.write().await.set_entry_bars(kind, cands.iter().zip(&bars));
         for (c, found) in found {

@@ -19,7 +19,7 @@
 //! organisation from scratch once events are quiet, on whichever replica holds the partition).
 
 use crate::scope::{Entrant, Plan};
-use brygga_domain::OrgId;
+use brygga_domain::{EntryBar, OrgId};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -136,6 +136,40 @@ impl Waiting {
         }
     }
 
+    /// The entry bar of each of `orgs`' lists of `kind`, from what `held` gives of each list
+    /// (target id, score; `None` where the list is not known in full) and what waits to enter
+    /// it: the k-th best of both. A target that cannot beat it would only be cut at the
+    /// flush, or, merged at once into a list with other work, be displaced by the flush (a
+    /// `created` and a `withdrawn` event for nothing). With nothing known of the list and
+    /// fewer than `k` waiting, the list is open.
+    pub(crate) fn bars<'h>(
+        &self,
+        kind: &str,
+        k: usize,
+        orgs: &[OrgId],
+        held: impl Fn(&OrgId) -> Option<Vec<(&'h str, u8)>>,
+    ) -> Vec<EntryBar> {
+        let waiting = self.lock();
+        orgs.iter()
+            .map(|o| {
+                let waits = waiting.get(o).and_then(|e| e.by_kind.get(kind)).map_or(&[][..], Vec::as_slice);
+                let mut list = match held(o) {
+                    Some(list) => list,
+                    None if waits.len() < k => return EntryBar::Open { k },
+                    None => Vec::new(),
+                };
+                for w in waits {
+                    let id = w.target.id();
+                    match list.iter_mut().find(|(t, _)| *t == id) {
+                        Some(held) => held.1 = w.score,
+                        None => list.push((id, w.score)),
+                    }
+                }
+                EntryBar::of(k, list)
+            })
+            .collect()
+    }
+
     /// Drops the entries of the organisations `of` accepts (convergence re-ranks them from
     /// scratch).
     pub(crate) fn forget(&self, of: impl Fn(&OrgId) -> bool) {
@@ -237,6 +271,36 @@ mod tests {
         w.take_into(&mut rest, |_| true);
         assert_eq!(targets(&rest[&org("o1")]), [("c1".to_owned(), 50)], "the call still waits; the partner is moot");
         assert!(!rest.contains_key(&org("o2")));
+    }
+
+    #[test]
+    fn a_bar_is_the_kth_of_what_is_held_and_what_waits() {
+        let w = Waiting::new(Duration::from_secs(60));
+        let mut plans = BTreeMap::from([
+            (org("o1"), entering(vec![partner("p1", 70, "e1"), partner("p2", 30, "e2")])),
+            (org("o2"), entering(vec![partner("p1", 50, "e1"), partner("p2", 45, "e2"), partner("p3", 40, "e3")])),
+        ]);
+        w.hold_back(&mut plans, |_| 3);
+        let held = |o: &OrgId| match o.as_str() {
+            "o1" => Some(vec![("h1", 90), ("h2", 80), ("h3", 20)]),
+            "o3" => Some(vec![("h1", 60), ("p1", 10)]),
+            _ => None,
+        };
+        let orgs = [org("o1"), org("o2"), org("o3"), org("o4")];
+        let bars = w.bars("partner", 3, &orgs, held);
+        let kth = |score: u8, id: &str| EntryBar::Kth { score, id: id.to_owned() };
+        // o1: 90, 80 held and 70 waiting beat the held 20 and the waiting 30.
+        assert_eq!(bars[0], kth(70, "p1"));
+        // o2: nothing known of what it holds, but three wait: a subset of the list.
+        assert_eq!(bars[1], kth(40, "p3"));
+        // o3: two held, nothing waiting: room.
+        assert_eq!(bars[2], EntryBar::Open { k: 3 });
+        assert_eq!(bars[3], EntryBar::Open { k: 3 }, "nothing known, nothing waiting");
+        // A target held and waiting counts once, at the score it entered with.
+        let mut plans = BTreeMap::from([(org("o3"), entering(vec![partner("p1", 55, "e4")]))]);
+        w.hold_back(&mut plans, |_| 3);
+        assert_eq!(w.bars("partner", 2, &orgs[2..3], held), [kth(55, "p1")]);
+        assert_eq!(w.bars("call", 3, &orgs[..1], held), [kth(20, "h3")], "another kind waits apart");
     }
 
     #[test]
