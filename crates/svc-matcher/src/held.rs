@@ -10,7 +10,7 @@
 //! organisations meanwhile.
 
 use crate::waiting::Waiting;
-use brygga_domain::{Change, ChangeKind, EntryBar, OrgId};
+use brygga_domain::{Change, ChangeKind, EntryBar, OrgId, Published};
 use brygga_store::recommendations::{self, HeldRow};
 use brygga_store::{DatabaseConnection, StoreError};
 use std::collections::HashMap;
@@ -43,6 +43,19 @@ impl Lists {
             }
         }
     }
+}
+
+/// An active recommendation as a held row, if of a kind kept.
+pub(crate) fn row(p: &Published) -> Option<HeldRow> {
+    let kind = kind_of(p.rec.target.kind())?;
+    Some(HeldRow {
+        org: p.rec.org_id.clone(),
+        kind: kind.to_owned(),
+        target: p.rec.target.id().to_owned(),
+        score: p.rec.score,
+        revision: p.revision,
+        active: true,
+    })
 }
 
 /// The held lists, by organisation.
@@ -95,8 +108,10 @@ impl Held {
         })
     }
 
-    /// Folds what the store holds of `orgs` in, and marks them complete.
-    fn load(&self, orgs: &[OrgId], rows: Vec<HeldRow>) {
+    /// Folds what the store holds of `orgs` in, and marks them complete (a read of the
+    /// store, or the matcher's own read of their active lists before it ranked and committed
+    /// them: no one else writes them meanwhile).
+    pub(crate) fn load(&self, orgs: &[OrgId], rows: Vec<HeldRow>) {
         let mut held = self.lock();
         for o in orgs {
             held.entry(o.clone()).or_default().complete = true;

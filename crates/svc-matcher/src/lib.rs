@@ -8,7 +8,8 @@
 //! enters, which merge it into what they hold; while the consumer is behind, those entries
 //! wait and are merged once it catches up: `waiting.rs`), plus a deadline sweep over the
 //! holders of expired calls. The differences (created / updated / withdrawn) and their events
-//! are written in one transaction per batch; the outbox relay publishes them. The index is
+//! are written one transaction per chunk of organisations (each organisation's in one), under
+//! one lock with the sweep and convergence; the outbox relay publishes them. The index is
 //! read-locked only while it is queried, never across database I/O; the feed write-locks it
 //! per batch.
 //!
@@ -55,9 +56,9 @@ pub(crate) fn compute<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
-/// Registry events handled in one transaction at most.
+/// Registry events handled in one batch at most.
 pub const BATCH: usize = 256;
-/// Organisations whose held recommendations are decoded at once while re-ranking.
+/// Organisations re-ranked, and their changes committed, at once (one transaction).
 const SYNC_CHUNK: usize = 500;
 
 /// Durable consumer name, also the service name in dead letters.
@@ -93,6 +94,10 @@ pub struct Matcher {
     stats: stats::MatcherStats,
     /// Where the hops of traced events go (OTLP), if anywhere.
     hops: Option<Arc<brygga_runtime::otlp::Hops>>,
+    /// Held while re-ranking and committing (a batch, a sweep, a chunk of convergence): they
+    /// read what organisations hold before they write it, so two at once could both write
+    /// the same next revision of a list.
+    writing: tokio::sync::Mutex<()>,
     /// The day the last sweep ran for (at start: the day the index was loaded, whose lists are
     /// re-ranked by convergence anyway).
     last_sweep: std::sync::Mutex<chrono::NaiveDate>,
@@ -146,6 +151,7 @@ impl Matcher {
             traces: traces::Traces::default(),
             stats: stats::MatcherStats::default(),
             hops: None,
+            writing: tokio::sync::Mutex::new(()),
             last_sweep: std::sync::Mutex::new(loaded_on),
         })
     }
@@ -220,7 +226,7 @@ impl Matcher {
     /// one is dead-lettered by partition 0's worker and skipped by the others, so it is
     /// reported once), then, once the index has seen them, the union of the partition's
     /// organisations they can change is re-ranked and every change committed with its events
-    /// in one transaction. Entries into other organisations' lists wait while more events are
+    /// (a transaction per chunk of organisations). Entries into other organisations' lists wait while more events are
     /// pending behind the batch, at most the settle time (`waiting.rs`).
     #[instrument(name = "matcher.handle", skip_all, fields(batch = ds.len(), partition = p, trace_ids = tracing::field::Empty))]
     pub async fn handle_batch(&self, p: u16, ds: Vec<Delivery>) -> Vec<Outcome> {
@@ -266,6 +272,9 @@ impl Matcher {
             Outcome::Unavailable(format!("the index has not caught up with stream sequence {last}"))
         } else {
             let synced = self.sync_batch(changed, flush, mine).await;
+            // Quiet is counted from the end of the last batch: convergence never starts
+            // because one batch took long.
+            self.touch();
             self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
             match synced {
                 Ok(_) => {
@@ -384,6 +393,7 @@ impl Matcher {
     /// Computes the recommendations of the organisations in `scope`, compares them with what
     /// is active, and commits the changes with their events. Returns how many changes were made.
     async fn sync(&self, scope: Scope, mine: impl Fn(&OrgId) -> bool) -> Result<usize, StoreError> {
+        let _writing = self.writing.lock().await;
         let t0 = Instant::now();
         let plans =
             scope::affected(self.store.db(), &self.index, &self.held, &self.waiting, scope, self.clock.today(), mine)
@@ -400,6 +410,7 @@ impl Matcher {
         flush: bool,
         mine: impl Fn(&OrgId) -> bool + Copy,
     ) -> Result<usize, StoreError> {
+        let _writing = self.writing.lock().await;
         let t0 = Instant::now();
         let scope = Scope::Changed(changed);
         let mut plans =
@@ -418,7 +429,13 @@ impl Matcher {
         result
     }
 
-    /// Re-ranks the organisations `plans` name (planned since `t0`) and commits the changes.
+    /// Re-ranks the organisations `plans` name (planned since `t0`) and commits the changes,
+    /// one transaction per chunk of organisations: a flush of the waiting room or a call that
+    /// reaches tens of thousands of lists neither holds all their lists and changes in memory
+    /// at once nor keeps the database's write lock for long, and the relay publishes the
+    /// first chunks while later ones are ranked. A chunk is whole (each organisation's changes
+    /// are in one transaction); a failed one fails the batch, whose redelivery finds the
+    /// chunks that landed already done.
     async fn commit(
         &self,
         plans: std::collections::BTreeMap<OrgId, scope::Plan>,
@@ -426,21 +443,49 @@ impl Matcher {
     ) -> Result<usize, StoreError> {
         let today = self.clock.today();
         let t_plan = t0.elapsed();
-        // In chunks: what each organisation holds is decoded for one chunk at a time, so a
-        // change that reaches thousands of organisations does not hold all their lists at once.
-        let mut changes: Vec<Change> = Vec::new();
+        let (mut t_rank, mut t_write, mut n) = (Duration::ZERO, Duration::ZERO, 0);
         let all: Vec<(&OrgId, &scope::Plan)> = plans.iter().collect();
         for chunk in all.chunks(SYNC_CHUNK) {
-            changes.extend(self.reconcile_chunk(chunk, today).await?);
+            let t = Instant::now();
+            let (changes, held) = self.reconcile_chunk(chunk, today).await?;
+            t_rank += t.elapsed();
+            let t = Instant::now();
+            let written = self.write_chunk(chunk, changes, held, t0).await;
+            t_write += t.elapsed();
+            n += written?;
         }
-        let t_rank = t0.elapsed() - t_plan;
+        if n > 0 {
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            info!(
+                changes = n,
+                organisations = plans.len(),
+                plan_ms = ms(t_plan),
+                rank_ms = ms(t_rank),
+                write_ms = ms(t_write),
+                "recommendations changed"
+            );
+        }
+        Ok(n)
+    }
+
+    /// Commits one chunk's changes with their events, then keeps what its organisations hold
+    /// (`held`: their active lists as read before ranking, the changes folded in) and tells
+    /// the index their bars. Every planned list's bar is told, changed or not: those that took
+    /// entries from the waiting room fall back to what they hold.
+    async fn write_chunk(
+        &self,
+        chunk: &[(&OrgId, &scope::Plan)],
+        changes: Vec<Change>,
+        held: (Vec<OrgId>, Vec<recommendations::HeldRow>),
+        t0: Instant,
+    ) -> Result<usize, StoreError> {
+        let planned: Vec<OrgId> = chunk.iter().map(|(o, _)| (*o).clone()).collect();
         if changes.is_empty() {
-            // Entries taken from the waiting room may have left without a change: the lists'
-            // bars fall back to what they hold.
-            self.tell_bars(plans.into_keys().collect()).await;
+            self.held.load(&held.0, held.1);
+            self.tell_bars(planned).await;
             return Ok(0);
         }
-        let causes: HashMap<&OrgId, BTreeSet<String>> = plans.iter().map(|(o, p)| (o, p.all_causes())).collect();
+        let causes: HashMap<&OrgId, BTreeSet<String>> = chunk.iter().map(|(o, p)| (*o, p.all_causes())).collect();
         let no_causes = BTreeSet::new();
         let traces: Vec<Option<TraceContext>> =
             changes.iter().map(|c| self.traces.of(causes.get(&c.rec.org_id).unwrap_or(&no_causes))).collect();
@@ -460,40 +505,33 @@ impl Matcher {
             // A commit that failed on the way back may have landed: read these again.
             let orgs: BTreeSet<&OrgId> = changes.iter().map(|c| &c.rec.org_id).collect();
             self.held.forget(|o| orgs.contains(o));
-            self.tell_bars(plans.keys().chain(orgs).cloned().collect::<BTreeSet<_>>().into_iter().collect()).await;
+            self.tell_bars(planned).await;
             return Err(e.into());
         }
+        self.held.load(&held.0, held.1);
         self.held.apply(&changes);
-        // Every list planned, changed or not: the bars of those that took entries from the
-        // waiting room fall back to what they hold now.
-        self.tell_bars(plans.keys().cloned().collect()).await;
+        self.tell_bars(planned).await;
         self.stats.committed(&changes);
         self.export_hops(&events, &traces, started);
         self.wake.notify_one();
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        info!(
-            changes = changes.len(),
-            organisations = plans.len(),
-            plan_ms = ms(t_plan),
-            rank_ms = ms(t_rank),
-            write_ms = ms(t0.elapsed() - t_plan - t_rank),
-            "recommendations changed"
-        );
         Ok(changes.len())
     }
 
     /// The changes of some organisations: what they hold against what their plans give.
+    /// Also returns what they hold as read (their held lists once the changes are folded in:
+    /// [`Self::write_chunk`]).
     async fn reconcile_chunk(
         &self,
         chunk: &[(&OrgId, &scope::Plan)],
         today: chrono::NaiveDate,
-    ) -> Result<Vec<Change>, StoreError> {
+    ) -> Result<(Vec<Change>, (Vec<OrgId>, Vec<recommendations::HeldRow>)), StoreError> {
         let db = self.store.db();
         let list: Vec<OrgId> = chunk.iter().map(|(o, _)| (*o).clone()).collect();
         let mut active: HashMap<OrgId, Vec<Published>> = HashMap::new();
         for p in recommendations::active_for_many(db, &list).await? {
             active.entry(p.rec.org_id.clone()).or_default().push(p);
         }
+        let rows = active.values().flatten().filter_map(held::row).collect();
         let none = Vec::new();
         let desired: Vec<(OrgId, Vec<Recommendation>)> = self
             .read_index(|index| {
@@ -519,7 +557,7 @@ impl Matcher {
                 let reason = |r: &Recommendation| index.withdraw_reason(r, today);
                 changes.extend(reconcile(desired, current, &withdrawn, self.ranker.min_score_delta, reason));
             }
-            changes
+            (changes, (list, rows))
         }))
     }
 
