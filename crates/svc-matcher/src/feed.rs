@@ -15,6 +15,20 @@ use tracing::{debug, warn};
 /// How long the feed waits for a message before it checks that it is not stuck.
 const WATCH: Duration = Duration::from_secs(2);
 
+/// Closes `org`'s lists to entries until its own event is handled: that event re-ranks it
+/// from scratch, over an index that already holds whatever would enter meanwhile, and its
+/// commit tells the index its bars again (`Matcher::write_chunk`). During a backfill the feed
+/// runs far ahead of the workers; with open lists, every new organisation would be judged a
+/// candidate partner of the thousands registered after it, and entries held back for them
+/// for nothing. A worker that takes a partition over opens its lists first
+/// (`Matcher::forget_bars`); convergence tells every list's bar again.
+fn close_lists(index: &mut brygga_domain::Index, org: &brygga_domain::OrgId) {
+    let closed = brygga_domain::EntryBar::Open { k: 0 };
+    for kind in crate::held::KINDS {
+        index.set_entry_bars(kind, [(org, &closed)]);
+    }
+}
+
 /// Applies the registry stream to the index until `cancel` fires; reopens after errors from
 /// the sequence after the last one applied.
 pub(crate) async fn follow(bus: Bus, m: Arc<Matcher>, cancel: CancellationToken) {
@@ -59,7 +73,16 @@ pub(crate) async fn follow(bus: Bus, m: Arc<Matcher>, cancel: CancellationToken)
                         match d {
                             Ok(d) => {
                                 match decode::decode(&d) {
-                                    Ok(dec) => dec.update.apply(&mut index),
+                                    Ok(dec) => {
+                                        let own = match &dec.changed.target {
+                                            brygga_domain::Target::Partner(o) => Some(o.clone()),
+                                            _ => None,
+                                        };
+                                        dec.update.apply(&mut index);
+                                        if let Some(o) = own {
+                                            close_lists(&mut index, &o);
+                                        }
+                                    }
                                     Err(_) => {
                                         debug!(seq = d.stream_sequence, "bad registry event left out of the index")
                                     }
