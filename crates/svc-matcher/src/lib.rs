@@ -226,8 +226,9 @@ impl Matcher {
     /// one is dead-lettered by partition 0's worker and skipped by the others, so it is
     /// reported once), then, once the index has seen them, the union of the partition's
     /// organisations they can change is re-ranked and every change committed with its events
-    /// (a transaction per chunk of organisations). Entries into other organisations' lists wait while more events are
-    /// pending behind the batch, at most the settle time (`waiting.rs`).
+    /// (a transaction per chunk of organisations). Entries into other organisations' lists
+    /// wait while more events are pending behind the batch, at most the settle time
+    /// (`waiting.rs`).
     #[instrument(name = "matcher.handle", skip_all, fields(batch = ds.len(), partition = p, trace_ids = tracing::field::Empty))]
     pub async fn handle_batch(&self, p: u16, ds: Vec<Delivery>) -> Vec<Outcome> {
         let mut outcomes = Vec::with_capacity(ds.len());
