@@ -223,6 +223,33 @@ async fn seed(h: &Harness) {
     h.settle().await;
 }
 
+/// An organisation registered after another was handled enters that one's partner list: the
+/// lists the feed closed when it applied the first one's event are open again once that
+/// event's re-rank is committed. Convergence, which would tell every list's bar again, is off
+/// in this harness.
+async fn a_later_organisation_enters_the_lists_of_those_ranked_before_it(backend: Backend) {
+    let h = Harness::start(backend).await;
+    h.org("ev-org-1", havsoga()).await;
+    h.settle().await;
+    // Its update comes once the worker runs (a worker opens its partition's lists when it
+    // starts, which may be after the first event reached the index).
+    let mut update = havsoga();
+    update["version"] = json!(2);
+    let updated = subject::inbound_organisation(h.p(), "updated");
+    h.publish(&updated, "ev-org-1b", types::ORGANISATION_UPDATED, update).await;
+    h.settle().await;
+    let text = "University research on ocean sensors and marine technology testing.";
+    h.org("ev-org-2", org("uni", 1, "en", text, &["marine technology"])).await;
+    h.settle().await;
+    let recs = h.recs().await;
+    let partner = |of: &str, p: &str| {
+        recs.iter().any(|e| e.data.organisation_id == of && e.data.target.kind == "partner" && e.data.target.id == p)
+    };
+    assert!(partner("uni", "havsoga"), "havsoga is a partner of uni");
+    assert!(partner("havsoga", "uni"), "uni entered the partner list of havsoga, ranked before it");
+    h.stop().await;
+}
+
 async fn publishes_explained_recommendations(backend: Backend) {
     let h = Harness::start(backend).await;
     seed(&h).await;
@@ -750,6 +777,7 @@ macro_rules! on_both {
 
 on_both!(
     publishes_explained_recommendations,
+    a_later_organisation_enters_the_lists_of_those_ranked_before_it,
     redelivery_and_repeats_do_not_duplicate,
     closing_a_call_and_passing_deadlines_withdraw,
     poison_events_are_dead_lettered_and_the_next_is_processed,
