@@ -64,9 +64,8 @@ impl Index {
             "partner" => |b| &mut b.partner,
             _ => return,
         };
-        let cfg = self.ranker.clone();
         for (org, bar) in bars {
-            let bar = Bar::of(bar, &cfg);
+            let bar = Bar::of(bar, &self.ranker);
             self.orgs.update(org, |e| *list(&mut e.bars) = bar);
         }
     }
