@@ -5,6 +5,7 @@
 //! `&impl ConnectionTrait` (a connection or a transaction) and speak domain types; the
 //! entities stay private. Only this crate writes SQL. SQLite and PostgreSQL both work.
 
+mod checkpoint;
 mod entity;
 pub mod feedback;
 pub mod notifications;
@@ -81,6 +82,8 @@ const MIGRATION_LOCK: i64 = 0x62_72_79_67_67_61;
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQLite only: the WAL checkpoints (`checkpoint.rs`), stopped with the last clone.
+    _checkpoints: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 impl Store {
@@ -93,14 +96,18 @@ impl Store {
             .sqlx_logging(false);
         if !url.starts_with("sqlite:") {
             let db = Database::connect(opts).await.map_err(|e| failed(e.to_string()))?;
-            return Ok(Self { db });
+            return Ok(Self { db, _checkpoints: None });
         }
-        Ok(Self { db: Self::connect_sqlite(url, opts).await.map_err(|e| failed(e.to_string()))? })
+        let (db, checkpoints) = Self::connect_sqlite(url, opts).await.map_err(|e| failed(e.to_string()))?;
+        Ok(Self { db, _checkpoints: Some(std::sync::Arc::new(checkpoints)) })
     }
 
     /// A SQLite pool, with the settings of every pooled connection and a check of each one
     /// the pool hands out.
-    async fn connect_sqlite(url: &str, opts: ConnectOptions) -> Result<DatabaseConnection, sqlx::Error> {
+    async fn connect_sqlite(
+        url: &str,
+        opts: ConnectOptions,
+    ) -> Result<(DatabaseConnection, checkpoint::Checkpointer), sqlx::Error> {
         use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
         use sqlx::{ConnectOptions as _, Connection as _};
         // WAL lets readers and the single writer proceed together, and with WAL
@@ -108,13 +115,17 @@ impl Store {
         // cannot be corrupted; a power cut may lose the last commits, as JetStream's own
         // periodic sync may lose the last messages). A 16 MiB page cache per connection
         // (SQLite's default is 2 MiB): the matcher's reads of held recommendations otherwise go
-        // to the file on every event.
+        // to the file on every event. Checkpoints run on a connection of their own
+        // (`checkpoint.rs`).
         let conn_opts = url
             .parse::<SqliteConnectOptions>()?
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .pragma("cache_size", "-16384")
+            .pragma("wal_autocheckpoint", checkpoint::WAL_PAGES)
+            .pragma("journal_size_limit", checkpoint::WAL_KEEP_BYTES)
             .disable_statement_logging();
+        let checkpoints = checkpoint::Checkpointer::start(conn_opts.clone());
         // A connection that still counts itself in a transaction when the pool hands it out is
         // closed instead. It happens after a COMMIT that failed on a full disk: SQLite has
         // rolled the transaction back, the driver's ROLLBACK then fails and its transaction
@@ -134,7 +145,7 @@ impl Store {
             })
             .connect_with(conn_opts)
             .await?;
-        Ok(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+        Ok((sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool), checkpoints))
     }
 
     /// The URL of a SQLite file (created when missing).
