@@ -3,9 +3,11 @@
 //! By default SQLite checkpoints in the commit that takes the WAL past 1,000 pages (4 MiB):
 //! that commit copies the WAL into the database file and syncs both. A matcher chunk of a few
 //! hundred organisations writes more than that (random-keyed indexes dirty a page per row), so
-//! every commit paid a checkpoint: measured on a copy of a 10,000-organisation bench store,
-//! 30 transactions of 700 recommendation and outbox rows took 4.5 s, 3.4 s of it committing;
-//! with the checkpoints on a connection of their own, 1.6 s and 0.7 s. Here one task runs a
+//! every commit paid a checkpoint and its syncs. `scripts/sqlite-commit-cost` times both ways
+//! on a copy of a bench's store (30 transactions of 700 recommendation and 700 outbox rows,
+//! back to back: 3.85 s, 2.84 s of it committing, against 2.93 s and 1.85 s on 2026-12-08); in
+//! `brygga bench --orgs 10000 --calls 1000` the matcher's writing fell from 24.5 s to 18.0 s
+//! (README "Speed and memory"). Here one task runs a
 //! `PASSIVE` checkpoint (it never blocks a reader or the writer) every [`INTERVAL`] on its
 //! own connection, and the pooled connections checkpoint themselves only past
 //! [`WAL_PAGES`] pages, a bound for when this task lags. Durability is as before: with WAL and
@@ -31,7 +33,7 @@ impl Checkpointer {
     pub(crate) fn start(opts: SqliteConnectOptions) -> Self {
         let task = tokio::spawn(async move {
             let mut conn: Option<SqliteConnection> = None;
-            let mut tick = tokio::time::interval(INTERVAL);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + INTERVAL, INTERVAL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;

@@ -125,7 +125,6 @@ impl Store {
             .pragma("wal_autocheckpoint", checkpoint::WAL_PAGES)
             .pragma("journal_size_limit", checkpoint::WAL_KEEP_BYTES)
             .disable_statement_logging();
-        let checkpoints = checkpoint::Checkpointer::start(conn_opts.clone());
         // A connection that still counts itself in a transaction when the pool hands it out is
         // closed instead. It happens after a COMMIT that failed on a full disk: SQLite has
         // rolled the transaction back, the driver's ROLLBACK then fails and its transaction
@@ -145,6 +144,11 @@ impl Store {
             })
             .connect_with(conn_opts)
             .await?;
+        // Started once the pool's first connection has put the file in WAL mode: the
+        // checkpointer's own leaves the journal mode alone (two connections setting it at once
+        // make one fail with "database is locked").
+        let checkpoints =
+            checkpoint::Checkpointer::start(url.parse::<SqliteConnectOptions>()?.disable_statement_logging());
         Ok((sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool), checkpoints))
     }
 
