@@ -22,6 +22,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify, RwLock};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, instrument};
 
 mod commit;
@@ -347,7 +348,9 @@ impl Matcher {
     /// older statistics and keeps held lists as they were judged, so the order of events shows
     /// in the rankings until this runs; it runs once events have been quiet for a while
     /// (`run.rs`), and costs a re-rank of every organisation held. Returns the changes made.
-    pub async fn converge(&self, mine: &BTreeSet<u16>) -> Result<usize, StoreError> {
+    /// Once `stop` is cancelled it stops between chunks (a shutdown does not wait for a
+    /// re-rank of everyone), leaving the rankings to be converged again.
+    pub async fn converge(&self, mine: &BTreeSet<u16>, stop: &CancellationToken) -> Result<usize, StoreError> {
         self.dirty.store(false, std::sync::atomic::Ordering::SeqCst);
         // Re-ranked from scratch below: entries still waiting are moot.
         self.waiting.forget(|o| mine.contains(&partition::partition_of(o, self.partitions)));
@@ -367,6 +370,11 @@ impl Matcher {
         let cause = format!("converge:{stamp}");
         let mut changes = 0;
         for chunk in orgs.chunks(SYNC_CHUNK) {
+            if stop.is_cancelled() {
+                self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+                info!(organisations = orgs.len(), changes, "convergence stopped for shutdown");
+                return Ok(changes);
+            }
             let scope = Scope::Full(chunk.iter().map(|o| (o.clone(), cause.clone())).collect());
             match self.sync(scope, |_| true).await {
                 Ok(n) => changes += n,

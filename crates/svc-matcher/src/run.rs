@@ -188,7 +188,7 @@ async fn housekeeping(
             }
         }
         if m.quiet_for() >= loops.converge_after && m.needs_converging().await {
-            if let Err(e) = m.converge(&mine).await {
+            if let Err(e) = m.converge(&mine, &cancel).await {
                 warn!(error = %e, "converging the rankings failed; will retry");
             }
         }

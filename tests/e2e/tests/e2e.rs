@@ -398,7 +398,7 @@ async fn clock_jumps_around_deadlines_lose_and_double_nothing(backend: Backend) 
     // The clock jumps back (a corrected clock): at the next convergence it is wanted again,
     // at the next revision.
     h.clock.set(date("2026-11-30"));
-    h.matcher.converge(&all).await.expect("converge");
+    h.matcher.converge(&all, &CancellationToken::new()).await.expect("converge");
     h.settle().await;
     let back = latest(&h.recs().await);
     assert_eq!(back.ty, types::RECOMMENDATION_CREATED);
@@ -667,6 +667,24 @@ async fn versions_beyond_i64_are_refused(backend: Backend) {
     let o = OrgId::parse("havsoga").expect("id");
     assert!(brygga_store::recommendations::active_for(h.store.db(), &o).await.expect("active").is_empty());
     h.stop().await;
+}
+
+/// A shutdown does not wait for a convergence (a re-rank of every organisation held, minutes
+/// at 100,000): cancelled, it stops before its next chunk and leaves the rankings to be
+/// converged again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_convergence_stops_and_leaves_the_rankings_to_converge() {
+    let h = Harness::start(Backend::Sqlite).await;
+    h.org("ev-org-1", havsoga()).await;
+    h.settle().await;
+    let all = h.matcher.all_partitions();
+    assert!(h.matcher.needs_converging().await, "a batch was handled");
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    assert_eq!(h.matcher.converge(&all, &stopped).await.expect("converge"), 0, "nothing re-ranked");
+    assert!(h.matcher.needs_converging().await, "still to be converged");
+    h.matcher.converge(&all, &CancellationToken::new()).await.expect("converge");
+    assert!(!h.matcher.needs_converging().await, "converged");
 }
 
 /// Issue 10: each ingest replica used to relay every outbox row (relying on the duplicate
