@@ -226,11 +226,6 @@ on_both!(
     reminders_read_only_the_deadlines_in_their_window
 );
 
-/// SQLite only. A statement that makes SQLite roll the whole transaction back by itself (as a
-/// COMMIT on a full disk does; here a trigger's `RAISE(ROLLBACK)`) leaves the driver's
-/// transaction depth one too high on that connection; its next transaction would be a mere
-/// savepoint whose rollback keeps the real transaction, and the write lock, open. The pool
-/// replaces such a connection, so another writer is never locked out.
 /// SQLite's WAL is checkpointed by the store's own task, not in the writers' commits: rows
 /// committed reach the database file within a few seconds although no commit took the WAL
 /// past the connections' own bound (`checkpoint.rs`; with the task gone the file stays as it
@@ -263,6 +258,11 @@ async fn sqlite_checkpoints_the_wal_off_the_writers_path() {
     }
 }
 
+/// SQLite only. A statement that makes SQLite roll the whole transaction back by itself (as a
+/// COMMIT on a full disk does; here a trigger's `RAISE(ROLLBACK)`) leaves the driver's
+/// transaction depth one too high on that connection; its next transaction would be a mere
+/// savepoint whose rollback keeps the real transaction, and the write lock, open. The pool
+/// replaces such a connection, so another writer is never locked out.
 #[tokio::test]
 async fn a_connection_left_in_a_transaction_is_replaced() {
     use brygga_store::ConnectionTrait;
